@@ -1,0 +1,97 @@
+//! The registry's operations behind the HTTP routes: one [`App`] holding configuration,
+//! the blob store and the metadata store, plus the background work that keeps them tidy.
+
+pub mod manifest;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::metadata::{MetadataStore, SqliteStore, now};
+use crate::storage::{BlobStore, FsBlobStore};
+
+/// Everything a request handler needs. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    blobs: Arc<dyn BlobStore>,
+    meta: Arc<dyn MetadataStore>,
+}
+
+impl App {
+    /// Open the stores named by `config` (creating them on first use) and tidy what a
+    /// previous crash may have left behind.
+    pub async fn open(config: Config) -> anyhow::Result<App> {
+        let fsync = config.storage.fsync.unwrap_or(true);
+        let blobs = FsBlobStore::open(config.storage_path(), fsync)?;
+        let meta = SqliteStore::open(
+            config.metadata_path(),
+            config.metadata.read_connections.unwrap_or(8),
+        )?;
+        let app = App {
+            inner: Arc::new(Inner {
+                config,
+                blobs: Arc::new(blobs),
+                meta: Arc::new(meta),
+            }),
+        };
+        app.reconcile_uploads().await?;
+        Ok(app)
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The blob store.
+    pub fn blobs(&self) -> &dyn BlobStore {
+        self.inner.blobs.as_ref()
+    }
+
+    /// The metadata store.
+    pub fn meta(&self) -> &dyn MetadataStore {
+        self.inner.meta.as_ref()
+    }
+
+    /// Drop upload data that no session record owns (a crash between the two writes
+    /// that create a session), and expire idle sessions.
+    async fn reconcile_uploads(&self) -> anyhow::Result<()> {
+        for id in self.blobs().list_uploads().await? {
+            if self.meta().get_upload(&id).await?.is_none() {
+                self.blobs().delete_upload(&id).await?;
+            }
+        }
+        self.expire_uploads().await
+    }
+
+    /// Remove upload sessions idle for longer than the configured TTL.
+    pub async fn expire_uploads(&self) -> anyhow::Result<()> {
+        let ttl = self.config().limits.upload_session_ttl_secs as i64;
+        for id in self.meta().stale_uploads(now() - ttl).await? {
+            self.blobs().delete_upload(&id).await?;
+            self.meta().delete_upload(&id).await?;
+            tracing::info!(session = %id, "expired idle upload session");
+        }
+        Ok(())
+    }
+
+    /// Start periodic maintenance (upload expiry) on the current runtime.
+    pub fn spawn_maintenance(&self) {
+        let app = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(600));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if let Err(e) = app.expire_uploads().await {
+                    tracing::warn!(error = %e, "upload expiry failed");
+                }
+            }
+        });
+    }
+}
