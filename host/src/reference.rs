@@ -33,7 +33,8 @@ fn is_valid_component(c: &str) -> bool {
             b'-' => true,
             _ => false,
         };
-        if !ok {
+        // Separators never follow each other: `.-` or `_-` is not one separator.
+        if !ok || i >= b.len() || !is_alnum(b[i]) {
             return false;
         }
     }
@@ -65,7 +66,8 @@ mod tests {
             assert!(is_valid_name(ok), "{ok}");
         }
         for bad in [
-            "", "A", "a/", "/a", "a//b", "a..b", "a___b", "-a", "a-", "a.", "a/B", "a b",
+            "", "A", "a/", "/a", "a.-b", "a_-b", "a__.b", "a//b", "a..b", "a___b", "-a", "a-",
+            "a.", "a/B", "a b",
         ] {
             assert!(!is_valid_name(bad), "{bad}");
         }

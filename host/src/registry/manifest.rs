@@ -112,6 +112,7 @@ impl ParsedManifest {
     pub fn effective_artifact_type(&self) -> Option<String> {
         self.artifact_type
             .clone()
+            .filter(|t| !t.is_empty())
             .or_else(|| self.config.as_ref().map(|c| c.media_type.clone()))
     }
 
