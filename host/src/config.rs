@@ -2,6 +2,7 @@
 //! environment variables (`__` separates nesting: `ARCA_LIMITS__MAX_MANIFEST_BYTES`),
 //! overridden by command-line flags. `docs/configuration.md` documents every key.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -25,6 +26,101 @@ pub struct Config {
     pub limits: Limits,
     /// Logging.
     pub log: LogConfig,
+    /// The plugin runtime.
+    pub plugins: PluginsConfig,
+    /// Per-plugin settings, by plugin name.
+    pub plugin: BTreeMap<String, PluginConfig>,
+}
+
+/// Settings of the plugin runtime as a whole; each limit can be overridden per plugin.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PluginsConfig {
+    /// Load the built-in plugins embedded in the binary. Default true.
+    pub builtin: bool,
+    /// More plugins: paths of `.wasm` components.
+    pub files: Vec<PathBuf>,
+    /// Wall-clock deadline of one plugin call, in milliseconds. Default 2000.
+    pub deadline_ms: u64,
+    /// Memory cap of one plugin instance, in MiB. Default 128.
+    pub memory_mib: u64,
+    /// Most bytes a call may return (documents, rendered views). Default 16 MiB.
+    pub max_output_bytes: u64,
+    /// Most violations reported in a rejection's `detail`. Default 100.
+    pub max_violations: usize,
+    /// Plugin instances running at once. Default: twice the CPU count.
+    pub concurrency: Option<usize>,
+    /// Where precompiled plugins are cached. Default `<data_dir>/plugin-cache`.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for PluginsConfig {
+    fn default() -> Self {
+        PluginsConfig {
+            builtin: true,
+            files: Vec::new(),
+            deadline_ms: 2000,
+            memory_mib: 128,
+            max_output_bytes: 16 * 1024 * 1024,
+            max_violations: 100,
+            concurrency: None,
+            cache_dir: None,
+        }
+    }
+}
+
+/// One plugin's settings, under `[plugin.<name>]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PluginConfig {
+    /// Whether the plugin runs at all. Default true.
+    pub enabled: bool,
+    /// What a failing validator (trap, timeout, memory cap) means: `reject` (default) or `accept`.
+    pub on_error: OnError,
+    /// Deadline override, in milliseconds.
+    pub deadline_ms: Option<u64>,
+    /// Memory cap override, in MiB.
+    pub memory_mib: Option<u64>,
+    /// Settings handed to the plugin as JSON (its `config.get`).
+    pub settings: serde_json::Map<String, serde_json::Value>,
+    /// Per-repository overrides, applied in order to repositories matching `pattern`
+    /// (`*` within a path segment, `**` across segments).
+    pub repositories: Vec<RepositoryOverride>,
+}
+
+impl Default for PluginConfig {
+    fn default() -> Self {
+        PluginConfig {
+            enabled: true,
+            on_error: OnError::Reject,
+            deadline_ms: None,
+            memory_mib: None,
+            settings: serde_json::Map::new(),
+            repositories: Vec::new(),
+        }
+    }
+}
+
+/// Settings for the repositories matching a glob.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RepositoryOverride {
+    /// Repository glob, e.g. `team-a/**` or `charts/*`.
+    pub pattern: String,
+    /// Turn the plugin on or off for these repositories.
+    pub enabled: Option<bool>,
+    /// Settings merged over the plugin's own (objects merge key by key).
+    pub settings: serde_json::Map<String, serde_json::Value>,
+}
+
+/// What a failed validator call means for the push.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnError {
+    /// Refuse the push (fail closed).
+    Reject,
+    /// Accept the push and log the failure (fail open).
+    Accept,
 }
 
 /// Blob storage settings.
@@ -80,6 +176,8 @@ impl Default for Config {
             metadata: MetadataConfig::default(),
             limits: Limits::default(),
             log: LogConfig::default(),
+            plugins: PluginsConfig::default(),
+            plugin: BTreeMap::new(),
         }
     }
 }
@@ -136,6 +234,14 @@ impl Config {
             .path
             .clone()
             .unwrap_or_else(|| self.data_dir.join("storage"))
+    }
+
+    /// The precompiled-plugin cache directory.
+    pub fn plugin_cache_path(&self) -> PathBuf {
+        self.plugins
+            .cache_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("plugin-cache"))
     }
 
     /// The SQLite file.

@@ -9,6 +9,7 @@ pub mod config;
 pub mod digest;
 pub mod error;
 pub mod metadata;
+pub mod plugins;
 pub mod reference;
 pub mod registry;
 pub mod server;

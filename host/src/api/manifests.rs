@@ -1,9 +1,13 @@
 //! Manifests: pull (`GET`/`HEAD`), the push pipeline (`PUT`), and delete.
 //!
 //! The push path, top to bottom: read the body within the size limit → parse and check
-//! its structure → check it against the reference it is pushed under → commit manifest,
-//! tag and referrer edge in one metadata transaction, after checking (inside that same
-//! transaction) that every blob and manifest it references is in the repository.
+//! its structure → check it against the reference it is pushed under → let every matching
+//! plugin validate it (in parallel, sandboxed) → commit manifest, tag and referrer edge in
+//! one metadata transaction, after checking (inside that same transaction) that every blob
+//! and manifest it references is in the repository → index it with every matching plugin
+//! before answering, so search is consistent once the push is acknowledged.
+
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -17,8 +21,10 @@ use super::{content_length, empty, header_str};
 use crate::digest::{Algorithm, Digest};
 use crate::error::{Code, Error, Result};
 use crate::metadata::{NewManifest, PutOutcome, Reference};
+use crate::plugins::{Outcome, Verdict, Violation};
 use crate::reference::is_valid_tag;
 use crate::registry::App;
+use crate::registry::indexing::plugin_input;
 use crate::registry::manifest;
 
 /// A manifest reference from a URL: a digest or a tag, each checked against its grammar.
@@ -110,7 +116,7 @@ pub(super) async fn put(app: &App, name: &str, reference: &str, req: Request) ->
     let parsed = manifest::parse(&body, content_type.as_deref())?;
 
     // 2. The reference it is pushed under.
-    let (digest, tag) = match t {
+    let (digest, tag): (Digest, Option<String>) = match t {
         Target::Digest(d) => {
             let computed = d.algorithm().digest(&body);
             if computed != d {
@@ -124,7 +130,15 @@ pub(super) async fn put(app: &App, name: &str, reference: &str, req: Request) ->
         Target::Tag(tag) => (Algorithm::Sha256.digest(&body), Some(tag)),
     };
 
-    // 3. Commit, with the reference checks inside the transaction.
+    // 3. Plugins validate. The blobs they read must be there, so check references first.
+    let input = Arc::new(plugin_input(name, tag.as_deref(), &digest, &parsed, &body));
+    if !app.plugins().selected(&input, true).is_empty() {
+        check_references(app, name, &parsed).await?;
+        let outcomes = app.plugins().validate(&input, app.blob_source(name)).await;
+        refuse_if_rejected(outcomes, app.plugins().max_violations())?;
+    }
+
+    // 4. Commit, with the reference checks inside the transaction.
     let new = NewManifest {
         repository: name.to_string(),
         digest: digest.to_string(),
@@ -140,7 +154,7 @@ pub(super) async fn put(app: &App, name: &str, reference: &str, req: Request) ->
         } else {
             Vec::new()
         },
-        tag,
+        tag: tag.clone(),
     };
     match app
         .meta()
@@ -167,6 +181,9 @@ pub(super) async fn put(app: &App, name: &str, reference: &str, req: Request) ->
         }
     }
 
+    // 5. Index before answering; a failure is recorded and retried, never loses the push.
+    app.index_manifest(&input).await;
+
     let location = format!("/v2/{name}/manifests/{digest}");
     let mut hdrs = vec![
         ("location", location.as_str()),
@@ -177,6 +194,111 @@ pub(super) async fn put(app: &App, name: &str, reference: &str, req: Request) ->
         hdrs.push((OCI_SUBJECT, s.as_str()));
     }
     Ok(empty(StatusCode::CREATED, &hdrs))
+}
+
+fn missing_blob(name: &str, d: &str) -> Error {
+    Error::new(
+        Code::ManifestBlobUnknown,
+        format!("manifest references blob {d}, which is not in repository {name}: push it first"),
+    )
+    .with_detail(serde_json::json!({ "digest": d }))
+}
+
+fn missing_manifest(name: &str, d: &str) -> Error {
+    Error::new(
+        Code::ManifestBlobUnknown,
+        format!("index references manifest {d}, which is not in repository {name}: push it first"),
+    )
+    .with_detail(serde_json::json!({ "digest": d }))
+}
+
+/// Everything the manifest references is in the repository (checked again, atomically, at commit).
+async fn check_references(app: &App, name: &str, parsed: &manifest::ParsedManifest) -> Result<()> {
+    let internal = |e| Error::internal("reference check", e);
+    for d in parsed.required_blobs() {
+        if app
+            .meta()
+            .blob_in_repository(name, &d)
+            .await
+            .map_err(internal)?
+            .is_none()
+        {
+            return Err(missing_blob(name, &d));
+        }
+    }
+    if parsed.is_index() {
+        for d in parsed.required_manifests() {
+            let found = app
+                .meta()
+                .get_manifest(name, Reference::Digest(&d), false)
+                .await
+                .map_err(internal)?;
+            if found.is_none() {
+                return Err(missing_manifest(name, &d));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Turn plugin verdicts into a `MANIFEST_INVALID` listing every violation (up to `max`),
+/// whose message names the first one and the count: many clients print only `message`.
+fn refuse_if_rejected(outcomes: Vec<Outcome<Verdict>>, max: usize) -> Result<()> {
+    let mut found: Vec<serde_json::Value> = Vec::new();
+    let mut total = 0usize;
+    let mut first: Option<String> = None;
+    for o in outcomes {
+        let violations = match o.result {
+            Ok(Verdict::Accept(warnings)) => {
+                for w in warnings.iter().take(10) {
+                    tracing::info!(plugin = %o.plugin, path = %w.path, "warning: {}", w.message);
+                }
+                continue;
+            }
+            Ok(Verdict::Reject(v)) if v.is_empty() => vec![Violation {
+                path: String::new(),
+                message: "rejected without saying why".into(),
+            }],
+            Ok(Verdict::Reject(v)) => v,
+            Err(e) if o.fail_closed => vec![Violation {
+                path: String::new(),
+                message: format!(
+                    "the validator {e}, so the push is refused (on_error = \"reject\")"
+                ),
+            }],
+            Err(e) => {
+                tracing::warn!(plugin = %o.plugin, error = %e, "validator failed; accepting (on_error = \"accept\")");
+                continue;
+            }
+        };
+        for v in violations {
+            total += 1;
+            if first.is_none() {
+                first = Some(if v.path.is_empty() {
+                    format!("{}: {}", o.plugin, v.message)
+                } else {
+                    format!("{}: {}: {}", o.plugin, v.path, v.message)
+                });
+            }
+            if found.len() < max {
+                found.push(
+                    serde_json::json!({ "plugin": o.plugin, "path": v.path, "message": v.message }),
+                );
+            }
+        }
+    }
+    let Some(first) = first else { return Ok(()) };
+    let message = if total > 1 {
+        format!(
+            "{first} (and {} more violation{})",
+            total - 1,
+            if total == 2 { "" } else { "s" }
+        )
+    } else {
+        first
+    };
+    Err(Error::manifest_invalid(message)
+        .with_detail(serde_json::json!({ "violations": found, "total": total })))
 }
 
 pub(super) async fn delete(app: &App, name: &str, reference: &str) -> Result<Response> {

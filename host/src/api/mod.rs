@@ -2,6 +2,7 @@
 //! [`router`] and [`Route::parse`]; every failure is an [`Error`] with an OCI body.
 
 mod blobs;
+mod extensions;
 mod listing;
 mod manifests;
 pub mod ranges;
@@ -16,7 +17,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use tracing::Instrument;
 
 use crate::error::{Code, Error, Result};
@@ -39,6 +40,14 @@ pub fn router(app: App) -> Router {
         .route("/v2/", get(base))
         .route("/v2/_catalog", get(listing::catalog))
         .route("/v2/{*path}", any(dispatch))
+        .route("/_arca/v1/plugins", get(extensions::plugins))
+        .route("/_arca/v1/search", get(extensions::search))
+        .route(
+            "/_arca/v1/repositories/{*path}",
+            get(extensions::repository),
+        )
+        .route("/_arca/v1/views/{*path}", get(extensions::view))
+        .route("/_arca/v1/admin/reindex", post(extensions::reindex))
         .fallback(not_found)
         .layer(middleware::from_fn(observe))
         .with_state(app)

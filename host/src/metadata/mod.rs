@@ -110,6 +110,112 @@ pub struct Page {
     pub more: bool,
 }
 
+/// What a plugin's `index` produced, to store.
+#[derive(Debug, Clone)]
+pub enum IndexResult {
+    /// Indexed: a document, or nothing to say.
+    Done(Option<StoredDocument>),
+    /// The call failed; retried later.
+    Failed(String),
+}
+
+/// A plugin document with its facets.
+#[derive(Debug, Clone, Default)]
+pub struct StoredDocument {
+    /// JSON text.
+    pub json: String,
+    /// Facets about the manifest.
+    pub facets: Vec<(String, String)>,
+    /// Facets about its subject.
+    pub subject_facets: Vec<(String, String)>,
+    /// The subject named by the plugin (else the manifest's own `subject`).
+    pub subject: Option<String>,
+}
+
+/// A document and its job state, as the documents API shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DocumentRow {
+    /// Plugin.
+    pub plugin: String,
+    /// `done` or `failed`.
+    pub state: String,
+    /// The document (when done and the plugin had something to say).
+    pub document: Option<serde_json::Value>,
+    /// Why the last attempt failed.
+    pub error: Option<String>,
+    /// How many times indexing ran.
+    pub attempts: i64,
+    /// Unix seconds of the last attempt.
+    pub updated_at: i64,
+}
+
+/// A manifest by repository and digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestRef {
+    /// Repository.
+    pub repository: String,
+    /// Digest.
+    pub digest: String,
+}
+
+/// How a facet's value is matched.
+#[derive(Debug, Clone)]
+pub enum FacetMatch {
+    /// Equal.
+    Exact(String),
+    /// Starts with.
+    Prefix(String),
+}
+
+/// A search.
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery {
+    /// Facets that must all match.
+    pub facets: Vec<(String, FacetMatch)>,
+    /// Repository path prefix (`a/b` matches `a/b` and `a/b/c`).
+    pub repository: Option<String>,
+    /// Artifact type (or config media type) to match exactly.
+    pub artifact_type: Option<String>,
+    /// Continue after this `(repository, digest)`.
+    pub last: Option<(String, String)>,
+    /// Page size.
+    pub n: u32,
+}
+
+/// One manifest found by a search.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SearchHit {
+    /// Repository.
+    pub repository: String,
+    /// Digest.
+    pub digest: String,
+    /// Media type.
+    #[serde(rename = "mediaType")]
+    pub media_type: String,
+    /// Artifact type.
+    #[serde(rename = "artifactType")]
+    pub artifact_type: Option<String>,
+    /// Subject, for referrers.
+    pub subject: Option<String>,
+    /// Tags pointing at it.
+    pub tags: Vec<String>,
+    /// The facets of it whose names the query asked about.
+    pub facets: Vec<serde_json::Value>,
+}
+
+/// A document for a view over a repository prefix.
+#[derive(Debug, Clone)]
+pub struct ViewDocument {
+    /// Repository.
+    pub repository: String,
+    /// Digest.
+    pub digest: String,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Document JSON.
+    pub json: String,
+}
+
 /// The metadata store.
 #[async_trait]
 pub trait MetadataStore: Send + Sync + 'static {
@@ -171,6 +277,43 @@ pub trait MetadataStore: Send + Sync + 'static {
 
     /// Sessions idle since before `before` (Unix seconds).
     async fn stale_uploads(&self, before: i64) -> MetaResult<Vec<String>>;
+
+    /// Replace what `plugin` said about a manifest (document, facets, job state) in one
+    /// transaction. A manifest deleted meanwhile is ignored.
+    async fn store_index(
+        &self,
+        m: &ManifestRef,
+        plugin: &str,
+        result: IndexResult,
+    ) -> MetaResult<()>;
+
+    /// Documents and job states of a manifest; `None` if the manifest does not exist.
+    async fn documents(&self, m: &ManifestRef) -> MetaResult<Option<Vec<DocumentRow>>>;
+
+    /// Failed jobs with fewer than `max_attempts` attempts, last tried before `before`.
+    async fn failed_index_jobs(
+        &self,
+        max_attempts: i64,
+        before: i64,
+        limit: u32,
+    ) -> MetaResult<Vec<(ManifestRef, String)>>;
+
+    /// Manifests in repositories under `prefix`, after `after`, at most `limit`, in order.
+    async fn manifests_page(
+        &self,
+        prefix: Option<&str>,
+        after: Option<&ManifestRef>,
+        limit: u32,
+    ) -> MetaResult<Vec<ManifestRef>>;
+
+    /// Tags pointing at a manifest, sorted.
+    async fn manifest_tags(&self, m: &ManifestRef) -> MetaResult<Vec<String>>;
+
+    /// Search by facets; returns a page and whether more follow.
+    async fn search(&self, q: &SearchQuery) -> MetaResult<(Vec<SearchHit>, bool)>;
+
+    /// Every document of `plugin` in repositories under `prefix` (path prefix; empty = all).
+    async fn plugin_documents(&self, plugin: &str, prefix: &str) -> MetaResult<Vec<ViewDocument>>;
 }
 
 /// Seconds since the Unix epoch.

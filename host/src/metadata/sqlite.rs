@@ -10,12 +10,17 @@ use bytes::Bytes;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    ManifestRecord, MetaError, MetaResult, MetadataStore, NewManifest, Page, PutOutcome, Reference,
-    Referrer, UploadRecord, now,
+    DocumentRow, FacetMatch, IndexResult, ManifestRecord, ManifestRef, MetaError, MetaResult,
+    MetadataStore, NewManifest, Page, PutOutcome, Reference, Referrer, SearchHit, SearchQuery,
+    UploadRecord, ViewDocument, now,
 };
+use rusqlite::types::Value as Sql;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_init.sql"),
+    include_str!("../../migrations/0002_plugins.sql"),
+];
 
 impl From<rusqlite::Error> for MetaError {
     fn from(e: rusqlite::Error) -> Self {
@@ -135,6 +140,20 @@ fn ensure_repository(conn: &Connection, name: &str) -> rusqlite::Result<i64> {
     conn.query_row("SELECT id FROM repositories WHERE name = ?1", [name], |r| {
         r.get(0)
     })
+}
+
+/// SQL true when `name` (a column) lies under the path prefix `?N` (empty matches all).
+fn under_prefix(column: &str, param: usize) -> String {
+    format!(
+        "(?{param} = '' OR {column} = ?{param} OR substr({column}, 1, length(?{param}) + 1) = ?{param} || '/')"
+    )
+}
+
+fn tags_of(c: &Connection, manifest_id: i64) -> rusqlite::Result<Vec<String>> {
+    let mut stmt =
+        c.prepare_cached("SELECT name FROM tags WHERE manifest_id = ?1 ORDER BY name")?;
+    let rows = stmt.query_map([manifest_id], |r| r.get(0))?;
+    rows.collect()
 }
 
 fn page(names: Vec<String>, n: u32) -> Page {
@@ -460,6 +479,281 @@ impl MetadataStore for SqliteStore {
                 c.prepare_cached("SELECT id FROM upload_sessions WHERE updated_at < ?1")?;
             let rows = stmt.query_map([before], |r| r.get(0))?;
             rows.collect()
+        })
+        .await
+    }
+
+    async fn store_index(
+        &self,
+        m: &ManifestRef,
+        plugin: &str,
+        result: IndexResult,
+    ) -> MetaResult<()> {
+        let (m, plugin) = (m.clone(), plugin.to_string());
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            let row: Option<(i64, i64, Option<String>)> = tx
+                .query_row(
+                    "SELECT m.id, m.repository_id, m.subject FROM manifests m
+                     JOIN repositories r ON r.id = m.repository_id WHERE r.name = ?1 AND m.digest = ?2",
+                    params![m.repository, m.digest],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let Some((id, repo, manifest_subject)) = row else {
+                return Ok(());
+            };
+            let t = now();
+            tx.execute("DELETE FROM documents WHERE manifest_id = ?1 AND plugin = ?2", params![id, plugin])?;
+            tx.execute("DELETE FROM facets WHERE source_id = ?1 AND plugin = ?2", params![id, plugin])?;
+            let (state, error) = match result {
+                IndexResult::Failed(e) => ("failed", Some(e)),
+                IndexResult::Done(None) => ("done", None),
+                IndexResult::Done(Some(doc)) => {
+                    tx.execute(
+                        "INSERT INTO documents (manifest_id, plugin, json, updated_at) VALUES (?1, ?2, ?3, ?4)",
+                        params![id, plugin, doc.json, t],
+                    )?;
+                    let mut ins = tx.prepare_cached(
+                        "INSERT INTO facets (repository_id, digest, source_id, plugin, name, value)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    )?;
+                    for (name, value) in &doc.facets {
+                        ins.execute(params![repo, m.digest, id, plugin, name, value])?;
+                    }
+                    if let Some(subject) = doc.subject.or(manifest_subject) {
+                        for (name, value) in &doc.subject_facets {
+                            ins.execute(params![repo, subject, id, plugin, name, value])?;
+                        }
+                    }
+                    ("done", None)
+                }
+            };
+            tx.execute(
+                "INSERT INTO index_jobs (manifest_id, plugin, state, error, attempts, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, 1, ?5)
+                 ON CONFLICT (manifest_id, plugin) DO UPDATE SET state = excluded.state,
+                   error = excluded.error, attempts = index_jobs.attempts + 1, updated_at = excluded.updated_at",
+                params![id, plugin, state, error, t],
+            )?;
+            tx.commit()
+        })
+        .await
+    }
+
+    async fn documents(&self, m: &ManifestRef) -> MetaResult<Option<Vec<DocumentRow>>> {
+        let m = m.clone();
+        self.read(move |c| {
+            let id: Option<i64> = c
+                .query_row(
+                    "SELECT m.id FROM manifests m JOIN repositories r ON r.id = m.repository_id
+                     WHERE r.name = ?1 AND m.digest = ?2",
+                    params![m.repository, m.digest],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(id) = id else { return Ok(None) };
+            let mut stmt = c.prepare_cached(
+                "SELECT j.plugin, j.state, d.json, j.error, j.attempts, j.updated_at
+                 FROM index_jobs j LEFT JOIN documents d ON d.manifest_id = j.manifest_id AND d.plugin = j.plugin
+                 WHERE j.manifest_id = ?1 ORDER BY j.plugin",
+            )?;
+            let rows = stmt.query_map([id], |r| {
+                let json: Option<String> = r.get(2)?;
+                Ok(DocumentRow {
+                    plugin: r.get(0)?,
+                    state: r.get(1)?,
+                    document: json.and_then(|j| serde_json::from_str(&j).ok()),
+                    error: r.get(3)?,
+                    attempts: r.get(4)?,
+                    updated_at: r.get(5)?,
+                })
+            })?;
+            Ok(Some(rows.collect::<rusqlite::Result<Vec<_>>>()?))
+        })
+        .await
+    }
+
+    async fn failed_index_jobs(
+        &self,
+        max_attempts: i64,
+        before: i64,
+        limit: u32,
+    ) -> MetaResult<Vec<(ManifestRef, String)>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT r.name, m.digest, j.plugin FROM index_jobs j
+                 JOIN manifests m ON m.id = j.manifest_id JOIN repositories r ON r.id = m.repository_id
+                 WHERE j.state = 'failed' AND j.attempts < ?1 AND j.updated_at < ?2
+                 ORDER BY j.updated_at LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![max_attempts, before, limit], |r| {
+                Ok((
+                    ManifestRef {
+                        repository: r.get(0)?,
+                        digest: r.get(1)?,
+                    },
+                    r.get(2)?,
+                ))
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn manifests_page(
+        &self,
+        prefix: Option<&str>,
+        after: Option<&ManifestRef>,
+        limit: u32,
+    ) -> MetaResult<Vec<ManifestRef>> {
+        let prefix = prefix.unwrap_or("").to_string();
+        let (ar, ad) = after.map_or((String::new(), String::new()), |a| {
+            (a.repository.clone(), a.digest.clone())
+        });
+        self.read(move |c| {
+            let sql = format!(
+                "SELECT r.name, m.digest FROM manifests m JOIN repositories r ON r.id = m.repository_id
+                 WHERE {} AND (r.name, m.digest) > (?2, ?3) ORDER BY r.name, m.digest LIMIT ?4",
+                under_prefix("r.name", 1)
+            );
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params![prefix, ar, ad, limit], |r| {
+                Ok(ManifestRef {
+                    repository: r.get(0)?,
+                    digest: r.get(1)?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn manifest_tags(&self, m: &ManifestRef) -> MetaResult<Vec<String>> {
+        let m = m.clone();
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT t.name FROM tags t JOIN manifests m ON m.id = t.manifest_id
+                 JOIN repositories r ON r.id = m.repository_id
+                 WHERE r.name = ?1 AND m.digest = ?2 ORDER BY t.name",
+            )?;
+            let rows = stmt.query_map(params![m.repository, m.digest], |r| r.get(0))?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn search(&self, q: &SearchQuery) -> MetaResult<(Vec<SearchHit>, bool)> {
+        let q = q.clone();
+        self.read(move |c| {
+            let mut args: Vec<Sql> = Vec::new();
+            let arg = |v: Sql, args: &mut Vec<Sql>| {
+                args.push(v);
+                format!("?{}", args.len())
+            };
+            let mut hits = Vec::new();
+            for (name, m) in &q.facets {
+                let n = arg(Sql::Text(name.clone()), &mut args);
+                let cond = match m {
+                    FacetMatch::Exact(v) => format!("value = {}", arg(Sql::Text(v.clone()), &mut args)),
+                    FacetMatch::Prefix(p) => {
+                        let lo = arg(Sql::Text(p.clone()), &mut args);
+                        let hi = arg(Sql::Text(format!("{p}\u{10FFFF}")), &mut args);
+                        format!("value >= {lo} AND value < {hi}")
+                    }
+                };
+                hits.push(format!("SELECT repository_id, digest FROM facets WHERE name = {n} AND {cond}"));
+            }
+            let source = if hits.is_empty() {
+                "SELECT repository_id, digest FROM manifests".to_string()
+            } else {
+                hits.join(" INTERSECT ")
+            };
+            let prefix = arg(Sql::Text(q.repository.clone().unwrap_or_default()), &mut args);
+            let prefix_n: usize = prefix[1..].parse().unwrap_or(0);
+            let mut sql = format!(
+                "WITH hits(repository_id, digest) AS ({source})
+                 SELECT r.name, m.digest, m.media_type, m.artifact_type, m.subject, m.id, m.repository_id
+                 FROM hits h JOIN manifests m ON m.repository_id = h.repository_id AND m.digest = h.digest
+                 JOIN repositories r ON r.id = m.repository_id
+                 WHERE {}",
+                under_prefix("r.name", prefix_n)
+            );
+            if let Some(at) = &q.artifact_type {
+                sql += &format!(" AND m.artifact_type = {}", arg(Sql::Text(at.clone()), &mut args));
+            }
+            if let Some((lr, ld)) = &q.last {
+                let a = arg(Sql::Text(lr.clone()), &mut args);
+                let b = arg(Sql::Text(ld.clone()), &mut args);
+                sql += &format!(" AND (r.name, m.digest) > ({a}, {b})");
+            }
+            sql += &format!(" ORDER BY r.name, m.digest LIMIT {}", arg(Sql::Integer(q.n as i64 + 1), &mut args));
+            let mut stmt = c.prepare(&sql)?;
+            let mut rows: Vec<(SearchHit, i64, i64)> = stmt
+                .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                    Ok((
+                        SearchHit {
+                            repository: r.get(0)?,
+                            digest: r.get(1)?,
+                            media_type: r.get(2)?,
+                            artifact_type: r.get(3)?,
+                            subject: r.get(4)?,
+                            tags: Vec::new(),
+                            facets: Vec::new(),
+                        },
+                        r.get(5)?,
+                        r.get(6)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            let more = rows.len() > q.n as usize;
+            rows.truncate(q.n as usize);
+            let names: Vec<&String> = q.facets.iter().map(|(n, _)| n).collect();
+            let mut fstmt = c.prepare_cached(
+                "SELECT DISTINCT name, value, plugin FROM facets WHERE repository_id = ?1 AND digest = ?2 ORDER BY name, value",
+            )?;
+            let mut out = Vec::with_capacity(rows.len());
+            for (mut hit, id, repo) in rows {
+                hit.tags = tags_of(c, id)?;
+                let facets = fstmt.query_map(params![repo, hit.digest], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+                })?;
+                for f in facets {
+                    let (name, value, plugin) = f?;
+                    if names.contains(&&name) {
+                        hit.facets.push(serde_json::json!({ "name": name, "value": value, "plugin": plugin }));
+                    }
+                }
+                out.push(hit);
+            }
+            Ok((out, more))
+        })
+        .await
+    }
+
+    async fn plugin_documents(&self, plugin: &str, prefix: &str) -> MetaResult<Vec<ViewDocument>> {
+        let (plugin, prefix) = (plugin.to_string(), prefix.to_string());
+        self.read(move |c| {
+            let sql = format!(
+                "SELECT r.name, m.digest, d.json, m.id FROM documents d
+                 JOIN manifests m ON m.id = d.manifest_id JOIN repositories r ON r.id = m.repository_id
+                 WHERE d.plugin = ?1 AND {} ORDER BY r.name, m.digest",
+                under_prefix("r.name", 2)
+            );
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows: Vec<(String, String, String, i64)> = stmt
+                .query_map(params![plugin, prefix], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            rows.into_iter()
+                .map(|(repository, digest, json, id)| {
+                    Ok(ViewDocument {
+                        repository,
+                        digest,
+                        tags: tags_of(c, id)?,
+                        json,
+                    })
+                })
+                .collect()
         })
         .await
     }

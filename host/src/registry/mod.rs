@@ -1,6 +1,7 @@
 //! The registry's operations behind the HTTP routes: one [`App`] holding configuration,
 //! the blob store and the metadata store, plus the background work that keeps them tidy.
 
+pub mod indexing;
 pub mod manifest;
 
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::metadata::{MetadataStore, SqliteStore, now};
+use crate::plugins::PluginHost;
 use crate::storage::{BlobStore, FsBlobStore};
 
 /// Everything a request handler needs. Cheap to clone.
@@ -20,6 +22,7 @@ struct Inner {
     config: Config,
     blobs: Arc<dyn BlobStore>,
     meta: Arc<dyn MetadataStore>,
+    plugins: Arc<PluginHost>,
 }
 
 impl App {
@@ -32,11 +35,13 @@ impl App {
             config.metadata_path(),
             config.metadata.read_connections.unwrap_or(8),
         )?;
+        let plugins = PluginHost::load(&config)?;
         let app = App {
             inner: Arc::new(Inner {
                 config,
                 blobs: Arc::new(blobs),
                 meta: Arc::new(meta),
+                plugins: Arc::new(plugins),
             }),
         };
         app.reconcile_uploads().await?;
@@ -56,6 +61,11 @@ impl App {
     /// The metadata store.
     pub fn meta(&self) -> &dyn MetadataStore {
         self.inner.meta.as_ref()
+    }
+
+    /// The loaded plugins.
+    pub fn plugins(&self) -> &PluginHost {
+        self.inner.plugins.as_ref()
     }
 
     /// Drop upload data that no session record owns (a crash between the two writes
@@ -80,17 +90,24 @@ impl App {
         Ok(())
     }
 
-    /// Start periodic maintenance (upload expiry) on the current runtime.
+    /// Start periodic maintenance on the current runtime: upload expiry every ten
+    /// minutes, retries of failed indexing every thirty seconds.
     pub fn spawn_maintenance(&self) {
         let app = self.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(600));
-            tick.tick().await;
+            let mut tick = tokio::time::interval(Duration::from_secs(30));
+            let mut rounds: u64 = 0;
             loop {
                 tick.tick().await;
-                if let Err(e) = app.expire_uploads().await {
+                if rounds.is_multiple_of(20)
+                    && let Err(e) = app.expire_uploads().await
+                {
                     tracing::warn!(error = %e, "upload expiry failed");
                 }
+                if let Err(e) = app.retry_failed_indexing().await {
+                    tracing::warn!(error = %e, "index retry failed");
+                }
+                rounds += 1;
             }
         });
     }

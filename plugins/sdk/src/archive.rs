@@ -1,0 +1,127 @@
+//! Reading gzip'd tar archives safely: every entry is checked before its bytes are
+//! trusted (no absolute paths, no `..`, no links or devices), and the number of entries and
+//! the decompressed size are bounded.
+
+use std::io::Read;
+
+/// Bounds on what an archive may hold.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Most entries accepted.
+    pub max_entries: usize,
+    /// Most decompressed bytes accepted, over all entries.
+    pub max_total_bytes: u64,
+    /// Most bytes of one file kept in memory.
+    pub max_file_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_entries: 10_000,
+            max_total_bytes: 256 * 1024 * 1024,
+            max_file_bytes: 16 * 1024 * 1024,
+        }
+    }
+}
+
+/// A regular file read from an archive.
+#[derive(Debug, Clone)]
+pub struct File {
+    /// Its path inside the archive, as written (normalised to `/` separators).
+    pub path: String,
+    /// Its contents (up to `max_file_bytes`; see `truncated`).
+    pub data: Vec<u8>,
+    /// Whether `data` was cut at the limit.
+    pub truncated: bool,
+}
+
+/// Why an archive was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveError {
+    /// The entry concerned (empty for the archive as a whole).
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn err(path: &str, message: impl Into<String>) -> ArchiveError {
+    ArchiveError {
+        path: path.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Read every regular file of a `.tar.gz` from `reader`, refusing unsafe entries. `keep`
+/// decides which files' bytes are kept (others are read past, counted against the limits).
+pub fn read_tar_gz(
+    reader: impl Read,
+    limits: Limits,
+    mut keep: impl FnMut(&str) -> bool,
+) -> Result<Vec<File>, ArchiveError> {
+    let gz = flate2::read::GzDecoder::new(reader);
+    let mut ar = tar::Archive::new(gz);
+    let mut out = Vec::new();
+    let mut total: u64 = 0;
+    let entries = ar
+        .entries()
+        .map_err(|e| err("", format!("not a tar archive: {e}")))?;
+    for (n, entry) in entries.enumerate() {
+        if n >= limits.max_entries {
+            return Err(err("", format!("more than {} entries", limits.max_entries)));
+        }
+        let mut entry = entry.map_err(|e| err("", format!("corrupt archive: {e}")))?;
+        let path = String::from_utf8_lossy(&entry.path_bytes()).replace('\\', "/");
+        if path.starts_with('/') {
+            return Err(err(&path, "absolute paths are not allowed"));
+        }
+        if path.split('/').any(|c| c == "..") {
+            return Err(err(&path, "paths with .. are not allowed"));
+        }
+        let kind = entry.header().entry_type();
+        if kind.is_symlink() || kind.is_hard_link() {
+            return Err(err(&path, "links are not allowed"));
+        }
+        if kind.is_block_special() || kind.is_character_special() || kind.is_fifo() {
+            return Err(err(&path, "device files and FIFOs are not allowed"));
+        }
+        if kind.is_dir()
+            || kind.is_pax_global_extensions()
+            || kind.is_pax_local_extensions()
+            || kind.is_gnu_longname()
+        {
+            continue;
+        }
+        if !kind.is_file() {
+            return Err(err(&path, format!("entry type {:?} is not allowed", kind)));
+        }
+        let size = entry.header().size().unwrap_or(0);
+        total = total.saturating_add(size);
+        if total > limits.max_total_bytes {
+            return Err(err(
+                &path,
+                format!(
+                    "archive expands to more than {} bytes",
+                    limits.max_total_bytes
+                ),
+            ));
+        }
+        if keep(&path) {
+            let mut data = Vec::new();
+            (&mut entry)
+                .take(limits.max_file_bytes)
+                .read_to_end(&mut data)
+                .map_err(|e| err(&path, format!("reading: {e}")))?;
+            let truncated = size > limits.max_file_bytes;
+            out.push(File {
+                path,
+                data,
+                truncated,
+            });
+        } else {
+            std::io::copy(&mut entry, &mut std::io::sink())
+                .map_err(|e| err(&path, format!("reading: {e}")))?;
+        }
+    }
+    Ok(out)
+}
