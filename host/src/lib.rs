@@ -5,6 +5,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod cli;
 pub mod config;
 pub mod digest;
 pub mod error;

@@ -31,11 +31,65 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Work with plugins.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
+    /// Run every indexer again over stored manifests, on the running server
+    /// (e.g. after a plugin upgrade).
+    Reindex {
+        /// The server's base URL.
+        #[arg(long, env = "ARCA_URL", default_value = "http://127.0.0.1:5000")]
+        url: String,
+        /// Only repositories under this path prefix.
+        #[arg(long)]
+        repository: Option<String>,
+    },
     /// Print the effective configuration (defaults, file and environment merged) as TOML.
     Config {
         /// TOML configuration file.
         #[arg(long, short, env = "ARCA_CONFIG")]
         config: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// List the plugins the running server has loaded.
+    List {
+        /// The server's base URL.
+        #[arg(long, env = "ARCA_URL", default_value = "http://127.0.0.1:5000")]
+        url: String,
+    },
+    /// Load a plugin component, print what it declares, and run it on files.
+    ///
+    /// The files become the layers of an OCI image manifest (PATH or PATH:MEDIA_TYPE);
+    /// the plugin validates and indexes it as if it were pushed. Exits with status 1 if
+    /// the plugin rejects it or fails.
+    Check {
+        /// The plugin component (.wasm).
+        wasm: PathBuf,
+        /// Layer files, as PATH or PATH:MEDIA_TYPE.
+        files: Vec<String>,
+        /// Config blob, as PATH or PATH:MEDIA_TYPE [default: the empty config].
+        #[arg(long)]
+        config: Option<String>,
+        /// The manifest's artifactType.
+        #[arg(long)]
+        artifact_type: Option<String>,
+        /// Repository the pretend push goes to.
+        #[arg(long, default_value = "check/artifact")]
+        repository: String,
+        /// Tag the pretend push uses.
+        #[arg(long)]
+        tag: Option<String>,
+        /// Plugin settings, a JSON object.
+        #[arg(long)]
+        settings: Option<String>,
+        /// Configuration file (plugin limits and settings apply).
+        #[arg(long, short = 'c', env = "ARCA_CONFIG")]
+        config_file: Option<PathBuf>,
     },
 }
 
@@ -75,6 +129,44 @@ fn main() -> anyhow::Result<()> {
                 .enable_all()
                 .build()?;
             rt.block_on(arca::server::serve(cfg))
+        }
+        Command::Plugin {
+            command: PluginCommand::List { url },
+        } => arca::cli::plugin_list(&url),
+        Command::Reindex { url, repository } => arca::cli::reindex(&url, repository.as_deref()),
+        Command::Plugin {
+            command:
+                PluginCommand::Check {
+                    wasm,
+                    files,
+                    config,
+                    artifact_type,
+                    repository,
+                    tag,
+                    settings,
+                    config_file,
+                },
+        } => {
+            let mut cfg = arca::config::Config::load(config_file.as_deref())?;
+            cfg.plugins.builtin = false;
+            cfg.plugins.files.clear();
+            init_logging(&cfg);
+            let args = arca::cli::CheckArgs {
+                wasm,
+                layers: files,
+                config,
+                artifact_type,
+                repository,
+                tag,
+                settings,
+            };
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            if !rt.block_on(arca::cli::plugin_check(args, cfg))? {
+                std::process::exit(1);
+            }
+            Ok(())
         }
         Command::Config { config } => {
             let cfg = arca::config::Config::load(config.as_deref())?;
