@@ -213,16 +213,22 @@ pub async fn plugin_check(args: CheckArgs, mut config: Config) -> anyhow::Result
     let mut accepted = true;
     for o in host.validate(&input, source.clone()).await {
         match o.result {
-            Ok(Verdict::Accept(w)) => {
-                println!("\nvalidate: accepted ({} warnings)", w.len());
-                for v in w {
+            Ok(Verdict {
+                rejected: false,
+                violations,
+                total,
+            }) => {
+                println!("\nvalidate: accepted ({total} warnings)");
+                for v in violations {
                     println!("  warning {}: {}", v.path, v.message);
                 }
             }
-            Ok(Verdict::Reject(v)) => {
+            Ok(Verdict {
+                violations, total, ..
+            }) => {
                 accepted = false;
-                println!("\nvalidate: REJECTED ({} violations)", v.len());
-                for v in v {
+                println!("\nvalidate: REJECTED ({total} violations)");
+                for v in violations {
                     println!("  {}: {}", v.path, v.message);
                 }
             }

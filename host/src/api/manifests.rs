@@ -248,31 +248,37 @@ fn refuse_if_rejected(outcomes: Vec<Outcome<Verdict>>, max: usize) -> Result<()>
     let mut total = 0usize;
     let mut first: Option<String> = None;
     for o in outcomes {
-        let violations = match o.result {
-            Ok(Verdict::Accept(warnings)) => {
-                for w in warnings.iter().take(10) {
+        let (violations, count) = match o.result {
+            Ok(v) if !v.rejected => {
+                for w in v.violations.iter().take(10) {
                     tracing::info!(plugin = %o.plugin, path = %w.path, "warning: {}", w.message);
                 }
                 continue;
             }
-            Ok(Verdict::Reject(v)) if v.is_empty() => vec![Violation {
-                path: String::new(),
-                message: "rejected without saying why".into(),
-            }],
-            Ok(Verdict::Reject(v)) => v,
-            Err(e) if o.fail_closed => vec![Violation {
-                path: String::new(),
-                message: format!(
-                    "the validator {e}, so the push is refused (on_error = \"reject\")"
-                ),
-            }],
+            Ok(v) if v.violations.is_empty() => (
+                vec![Violation {
+                    path: String::new(),
+                    message: "rejected without saying why".into(),
+                }],
+                1,
+            ),
+            Ok(v) => (v.violations, v.total),
+            Err(e) if o.fail_closed => (
+                vec![Violation {
+                    path: String::new(),
+                    message: format!(
+                        "the validator {e}, so the push is refused (on_error = \"reject\")"
+                    ),
+                }],
+                1,
+            ),
             Err(e) => {
                 tracing::warn!(plugin = %o.plugin, error = %e, "validator failed; accepting (on_error = \"accept\")");
                 continue;
             }
         };
+        total += count.max(violations.len());
         for v in violations {
-            total += 1;
             if first.is_none() {
                 first = Some(if v.path.is_empty() {
                     format!("{}: {}", o.plugin, v.message)

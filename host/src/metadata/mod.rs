@@ -287,6 +287,10 @@ pub trait MetadataStore: Send + Sync + 'static {
         result: IndexResult,
     ) -> MetaResult<()>;
 
+    /// Forget what plugins other than `keep` said about a manifest (after a plugin was
+    /// removed, turned off or narrowed its media types).
+    async fn prune_index(&self, m: &ManifestRef, keep: &[String]) -> MetaResult<()>;
+
     /// Documents and job states of a manifest; `None` if the manifest does not exist.
     async fn documents(&self, m: &ManifestRef) -> MetaResult<Option<Vec<DocumentRow>>>;
 

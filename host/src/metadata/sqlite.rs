@@ -541,6 +541,44 @@ impl MetadataStore for SqliteStore {
         .await
     }
 
+    async fn prune_index(&self, m: &ManifestRef, keep: &[String]) -> MetaResult<()> {
+        let (m, keep) = (m.clone(), keep.to_vec());
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            let id: Option<i64> = tx
+                .query_row(
+                    "SELECT m.id FROM manifests m JOIN repositories r ON r.id = m.repository_id
+                     WHERE r.name = ?1 AND m.digest = ?2",
+                    params![m.repository, m.digest],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(id) = id else { return Ok(()) };
+            let present: Vec<String> = {
+                let mut stmt = tx.prepare_cached(
+                    "SELECT plugin FROM index_jobs WHERE manifest_id = ?1
+                     UNION SELECT plugin FROM facets WHERE source_id = ?1",
+                )?;
+                stmt.query_map([id], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?
+            };
+            for plugin in present.iter().filter(|p| !keep.contains(p)) {
+                for table in ["documents", "index_jobs"] {
+                    tx.execute(
+                        &format!("DELETE FROM {table} WHERE manifest_id = ?1 AND plugin = ?2"),
+                        params![id, plugin],
+                    )?;
+                }
+                tx.execute(
+                    "DELETE FROM facets WHERE source_id = ?1 AND plugin = ?2",
+                    params![id, plugin],
+                )?;
+            }
+            tx.commit()
+        })
+        .await
+    }
+
     async fn documents(&self, m: &ManifestRef) -> MetaResult<Option<Vec<DocumentRow>>> {
         let m = m.clone();
         self.read(move |c| {

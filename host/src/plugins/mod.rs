@@ -17,7 +17,6 @@ use std::time::Duration;
 
 use globset::GlobMatcher;
 use serde::Serialize;
-use tokio::sync::Semaphore;
 
 use crate::config::{Config, OnError, PluginConfig};
 use crate::digest::Algorithm;
@@ -126,11 +125,13 @@ pub struct Violation {
 
 /// A plugin's verdict on a manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    /// Accepted, with warnings.
-    Accept(Vec<Violation>),
-    /// Refused.
-    Reject(Vec<Violation>),
+pub struct Verdict {
+    /// Whether the plugin refuses the manifest.
+    pub rejected: bool,
+    /// Violations (or, when accepted, warnings), at most `plugins.max_violations` of them.
+    pub violations: Vec<Violation>,
+    /// How many the plugin reported in all.
+    pub total: usize,
 }
 
 /// A searchable pair.
@@ -275,7 +276,6 @@ const BUILTIN: &[(&str, &[u8])] = &[("image", include_bytes!(env!("ARCA_PLUGIN_I
 pub struct PluginHost {
     sandbox: Arc<Sandbox>,
     plugins: Vec<Arc<Loaded>>,
-    permits: Arc<Semaphore>,
     max_output: u64,
     max_violations: usize,
 }
@@ -344,7 +344,6 @@ impl PluginHost {
         Ok(PluginHost {
             sandbox,
             plugins,
-            permits: Arc::new(Semaphore::new(concurrency)),
             max_output: p.max_output_bytes,
             max_violations: p.max_violations,
         })
@@ -498,7 +497,7 @@ impl PluginHost {
         + Send
         + 'static,
     ) -> Result<T, CallError> {
-        let permit = self.permits.clone().acquire_owned().await;
+        let permit = self.sandbox.permits.clone().acquire_owned().await;
         let sandbox = self.sandbox.clone();
         let joined = tokio::task::spawn_blocking(move || {
             let _permit = permit;
@@ -534,6 +533,7 @@ impl PluginHost {
         source: Arc<dyn BlobSource>,
     ) -> Vec<Outcome<Verdict>> {
         let max_out = self.max_output;
+        let max_violations = self.max_violations;
         let calls = self.select(m, true).into_iter().map(|(p, settings)| {
             let scope = Self::scope(&p, Some(m), Some(source.clone()), &settings);
             let input = to_wit(m);
@@ -545,7 +545,7 @@ impl PluginHost {
                         Ok(Ok(v))
                     })
                     .await
-                    .and_then(|v| from_wit_verdict(v, max_out));
+                    .map(|v| from_wit_verdict(v, max_violations, max_out));
                 Outcome {
                     plugin: name,
                     result,
@@ -685,38 +685,27 @@ fn violations(v: Vec<wit::Violation>) -> Vec<Violation> {
         .collect()
 }
 
-fn from_wit_verdict(v: wit::Verdict, max_out: u64) -> Result<Verdict, CallError> {
-    let size = |list: &[wit::Violation]| {
-        list.iter()
-            .map(|v| (v.path.len() + v.message.len()) as u64)
-            .sum::<u64>()
-    };
-    let (reject, list) = match v {
+/// Keep at most `max` violations and `max_out` bytes of them; the total is always counted.
+fn from_wit_verdict(v: wit::Verdict, max: usize, max_out: u64) -> Verdict {
+    let (rejected, list) = match v {
         wit::Verdict::Accept(w) => (false, w),
         wit::Verdict::Reject(r) => (true, r),
     };
-    // A flood of violations is cut, not refused: the count still tells the story.
-    let total = size(&list);
-    let list = if total > max_out {
-        let mut kept = Vec::new();
-        let mut used = 0;
-        for v in list {
+    let total = list.len();
+    let mut used = 0u64;
+    let kept = list
+        .into_iter()
+        .take(max)
+        .take_while(|v| {
             used += (v.path.len() + v.message.len()) as u64;
-            if used > max_out {
-                break;
-            }
-            kept.push(v);
-        }
-        kept
-    } else {
-        list
-    };
-    let list = violations(list);
-    Ok(if reject {
-        Verdict::Reject(list)
-    } else {
-        Verdict::Accept(list)
-    })
+            used <= max_out
+        })
+        .collect();
+    Verdict {
+        rejected,
+        violations: violations(kept),
+        total,
+    }
 }
 
 fn from_wit_document(d: wit::Document, max_out: u64) -> Result<Document, CallError> {

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use wasmtime::component::{Component, HasSelf, Linker, Resource, ResourceTable};
 use wasmtime::{Engine, Store, Trap};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::{BlobSource, CallError};
@@ -79,9 +80,13 @@ impl wasmtime::ResourceLimiter for Limits {
     }
 }
 
+/// What a guest may write to stderr (a Rust panic message lands there); kept to explain traps.
+const STDERR_CAPACITY: usize = 1 << 20;
+
 /// Store data of one call.
 pub(super) struct HostState {
     wasi: WasiCtx,
+    stderr: MemoryOutputPipe,
     table: ResourceTable,
     limits: Limits,
     scope: CallScope,
@@ -178,6 +183,9 @@ pub(super) struct Sandbox {
     /// Components compiled in this process, by digest: one compilation per process even
     /// when several registries run in it (tests), on top of the on-disk cache.
     compiled: Mutex<HashMap<String, Component>>,
+    /// Back-pressure in front of the instance pool: calls wait here rather than fail
+    /// for want of a pool slot. Shared by every registry using this engine.
+    pub(super) permits: Arc<tokio::sync::Semaphore>,
 }
 
 /// One sandbox per engine shape per process: engines reserve the instance pool and run a
@@ -245,6 +253,10 @@ impl Sandbox {
             engine,
             linker,
             compiled: Mutex::new(HashMap::new()),
+            // Two pool slots stay free for `info` calls made while loading plugins.
+            permits: Arc::new(tokio::sync::Semaphore::new(
+                instances.saturating_sub(2).max(1) as usize,
+            )),
         })
     }
 
@@ -328,9 +340,12 @@ impl Sandbox {
         max_memory: u64,
         f: impl FnOnce(&bindings::ArtifactPlugin, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
+        let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         let state = HostState {
             // No preopens, no environment, no arguments, no network: nothing ambient.
-            wasi: WasiCtx::builder().build(),
+            // Stderr is captured only to explain a trap (it is where a panic message goes).
+            wasi: WasiCtx::builder().stderr(stderr.clone()).build(),
+            stderr,
             table: ResourceTable::new(),
             limits: Limits {
                 max_memory: max_memory as usize,
@@ -350,19 +365,47 @@ impl Sandbox {
             if store.data().limits.hit {
                 return CallError::Memory(max_memory);
             }
+            let said = panic_message(&store.data().stderr.contents());
             match e.downcast_ref::<Trap>() {
                 Some(Trap::Interrupt) => CallError::Timeout(deadline),
-                Some(trap) => CallError::Trap(format!("{trap}: {}", root_message(&e))),
-                None => CallError::Trap(root_message(&e)),
+                Some(trap) => CallError::Trap(match said {
+                    Some(p) => format!("{p} ({trap})"),
+                    None => trap.to_string(),
+                }),
+                None => CallError::Trap(said.unwrap_or_else(|| root_message(&e))),
             }
         })
     }
 }
 
+/// The first line of an error (no wasm backtrace), bounded.
 fn root_message(e: &wasmtime::Error) -> String {
-    let mut msg = format!("{e:#}");
-    msg.truncate(2000);
-    msg
+    e.to_string()
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(300)
+        .collect()
+}
+
+/// What a Rust guest's panic said: the line after `panicked at <location>:`, else the last
+/// non-empty line of stderr, bounded.
+fn panic_message(stderr: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let said = match lines.iter().position(|l| l.contains("panicked at")) {
+        Some(i) => match lines.get(i + 1) {
+            Some(next) if !next.starts_with("note:") => format!("panicked: {next}"),
+            _ => lines[i].to_string(),
+        },
+        None => lines.last()?.to_string(),
+    };
+    Some(said.chars().take(300).collect())
 }
 
 /// Load a precompiled component from the cache directory, which only arca writes.

@@ -206,7 +206,9 @@ impl App {
             };
             for m in &page {
                 if let Some(input) = self.stored_input(m).await? {
-                    let n = self.plugins().selected(&input, false).len() as u64;
+                    let selected = self.plugins().selected(&input, false);
+                    self.meta().prune_index(m, &selected).await?;
+                    let n = selected.len() as u64;
                     let failed = self.index_manifest(&input).await;
                     summary.indexed += n - failed;
                     summary.failed += failed;
