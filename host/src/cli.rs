@@ -56,6 +56,36 @@ pub fn plugin_list(server: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `arca plugin enable|disable|reset NAME`: switch a plugin on the running server, for
+/// every replica.
+pub fn plugin_switch(server: &str, name: &str, enabled: Option<bool>) -> anyhow::Result<()> {
+    let url = format!(
+        "{}/_arca/v1/admin/plugins/{name}",
+        server.trim_end_matches('/')
+    );
+    let body = serde_json::json!({ "enabled": enabled }).to_string();
+    let mut resp = ureq::put(&url)
+        .header("content-type", "application/json")
+        .send(body.as_bytes())
+        .map_err(|e| anyhow::anyhow!("PUT {url}: {e}"))?;
+    let v: serde_json::Value = serde_json::from_reader(resp.body_mut().as_reader())?;
+    println!(
+        "{} is {}{}",
+        name,
+        if v["enabled"].as_bool() == Some(true) {
+            "enabled"
+        } else {
+            "disabled"
+        },
+        if v["switched"].as_bool() == Some(true) {
+            ""
+        } else {
+            " (as configured)"
+        }
+    );
+    Ok(())
+}
+
 /// `arca reindex`: rerun every indexer on the running server.
 pub fn reindex(server: &str, repository: Option<&str>) -> anyhow::Result<()> {
     let mut url = format!("{}/_arca/v1/admin/reindex", server.trim_end_matches('/'));

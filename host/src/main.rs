@@ -62,6 +62,30 @@ enum PluginCommand {
         #[arg(long, env = "ARCA_URL", default_value = "http://127.0.0.1:5000")]
         url: String,
     },
+    /// Turn a plugin on for every replica of the running server.
+    Enable {
+        /// Plugin name.
+        name: String,
+        /// The server's base URL.
+        #[arg(long, env = "ARCA_URL", default_value = "http://127.0.0.1:5000")]
+        url: String,
+    },
+    /// Turn a plugin off for every replica of the running server.
+    Disable {
+        /// Plugin name.
+        name: String,
+        /// The server's base URL.
+        #[arg(long, env = "ARCA_URL", default_value = "http://127.0.0.1:5000")]
+        url: String,
+    },
+    /// Return a plugin to what the configuration says.
+    Reset {
+        /// Plugin name.
+        name: String,
+        /// The server's base URL.
+        #[arg(long, env = "ARCA_URL", default_value = "http://127.0.0.1:5000")]
+        url: String,
+    },
     /// Load a plugin component, print what it declares, and run it on files.
     ///
     /// The files become the layers of an OCI image manifest (PATH or PATH:MEDIA_TYPE);
@@ -133,6 +157,15 @@ fn main() -> anyhow::Result<()> {
         Command::Plugin {
             command: PluginCommand::List { url },
         } => arca::cli::plugin_list(&url),
+        Command::Plugin {
+            command: PluginCommand::Enable { name, url },
+        } => arca::cli::plugin_switch(&url, &name, Some(true)),
+        Command::Plugin {
+            command: PluginCommand::Disable { name, url },
+        } => arca::cli::plugin_switch(&url, &name, Some(false)),
+        Command::Plugin {
+            command: PluginCommand::Reset { name, url },
+        } => arca::cli::plugin_switch(&url, &name, None),
         Command::Reindex { url, repository } => arca::cli::reindex(&url, repository.as_deref()),
         Command::Plugin {
             command:

@@ -1962,3 +1962,73 @@ fn the_generic_check_would_catch_a_type_specific_name() {
     // Case-sensitive, like the regex.
     assert!(!TYPE_SPECIFIC.iter().any(|n| "CycloneDX".contains(n)));
 }
+
+// ---------------------------------------------------------------------------------------
+// Run-time switches
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_switched_off_at_run_time_is_off_for_every_replica_until_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = Reg::open(config(dir.path(), plugin("reject"))).await;
+    // A second registry on the same metadata: another replica.
+    let replica = Reg::open(config(dir.path(), plugin("reject"))).await;
+    reg.push("sw/a", Some("v1"), &Art::test("before"))
+        .await
+        .resp
+        .error(400, "MANIFEST_INVALID");
+
+    let off = reg
+        .send(
+            Method::PUT,
+            &format!("/_arca/v1/admin/plugins/{TEST_PLUGIN}"),
+            Some("application/json"),
+            br#"{"enabled": false}"#.to_vec(),
+        )
+        .await;
+    off.expect(200);
+    assert_eq!(off.json()["enabled"], false, "{}", off.dump());
+    assert_eq!(off.json()["switched"], true, "{}", off.dump());
+    reg.push("sw/a", Some("v2"), &Art::test("off"))
+        .await
+        .resp
+        .expect(201);
+
+    // The replica picks the switch up on its next refresh (every 30 s; forced here).
+    let listed = replica.get("/_arca/v1/plugins").await;
+    let before_refresh = listed.json()["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == TEST_PLUGIN)
+        .unwrap()["enabled"]
+        .clone();
+    assert_eq!(before_refresh, true, "the replica has not refreshed yet");
+    let replica2 = Reg::open(config(dir.path(), plugin("reject"))).await;
+    replica2
+        .push("sw/b", Some("v1"), &Art::test("replica"))
+        .await
+        .resp
+        .expect(201);
+
+    reg.send(
+        Method::PUT,
+        &format!("/_arca/v1/admin/plugins/{TEST_PLUGIN}"),
+        Some("application/json"),
+        br#"{"enabled": null}"#.to_vec(),
+    )
+    .await
+    .expect(200);
+    reg.push("sw/a", Some("v3"), &Art::test("reset"))
+        .await
+        .resp
+        .error(400, "MANIFEST_INVALID");
+    reg.send(
+        Method::PUT,
+        "/_arca/v1/admin/plugins/no-such-plugin",
+        Some("application/json"),
+        br#"{"enabled": false}"#.to_vec(),
+    )
+    .await
+    .error(404, "NAME_UNKNOWN");
+}

@@ -245,3 +245,31 @@ pub(super) async fn reindex(State(app): State<App>, req: Request) -> Response {
         Err(e) => internal(e).into_response(),
     }
 }
+
+/// `PUT /_arca/v1/admin/plugins/<name>` with `{"enabled": true|false|null}`: switch a
+/// plugin for every replica (`null` returns it to its configuration).
+pub(super) async fn switch_plugin(
+    State(app): State<App>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let run = async {
+        if app.plugins().get(&name).is_none() {
+            return Err(not_found(format!("no plugin named {name:?} is loaded")));
+        }
+        let v: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|e| bad_request(format!("body must be JSON: {e}")))?;
+        let enabled = match v.get("enabled") {
+            Some(serde_json::Value::Bool(b)) => Some(*b),
+            Some(serde_json::Value::Null) => None,
+            _ => {
+                return Err(bad_request(
+                    "body must be {\"enabled\": true | false | null}",
+                ));
+            }
+        };
+        app.switch_plugin(&name, enabled).await.map_err(internal)?;
+        Ok(json_ok(json!(app.plugins().get(&name))))
+    };
+    run.await.unwrap_or_else(IntoResponse::into_response)
+}

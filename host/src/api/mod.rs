@@ -48,6 +48,10 @@ pub fn router(app: App) -> Router {
         )
         .route("/_arca/v1/views/{*path}", get(extensions::view))
         .route("/_arca/v1/admin/reindex", post(extensions::reindex))
+        .route(
+            "/_arca/v1/admin/plugins/{name}",
+            axum::routing::put(extensions::switch_plugin),
+        )
         .fallback(not_found)
         .layer(middleware::from_fn(observe))
         .with_state(app)

@@ -287,6 +287,12 @@ pub trait MetadataStore: Send + Sync + 'static {
         result: IndexResult,
     ) -> MetaResult<()>;
 
+    /// Plugins switched on or off at run time, by name.
+    async fn plugin_switches(&self) -> MetaResult<Vec<(String, bool)>>;
+
+    /// Switch a plugin on or off for every replica (`None` returns it to its configuration).
+    async fn set_plugin_switch(&self, name: &str, enabled: Option<bool>) -> MetaResult<()>;
+
     /// Forget what plugins other than `keep` said about a manifest (after a plugin was
     /// removed, turned off or narrowed its media types).
     async fn prune_index(&self, m: &ManifestRef, keep: &[String]) -> MetaResult<()>;

@@ -20,6 +20,7 @@ use rusqlite::types::Value as Sql;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_init.sql"),
     include_str!("../../migrations/0002_plugins.sql"),
+    include_str!("../../migrations/0003_plugin_state.sql"),
 ];
 
 impl From<rusqlite::Error> for MetaError {
@@ -537,6 +538,32 @@ impl MetadataStore for SqliteStore {
                 params![id, plugin, state, error, t],
             )?;
             tx.commit()
+        })
+        .await
+    }
+
+    async fn plugin_switches(&self) -> MetaResult<Vec<(String, bool)>> {
+        self.read(|c| {
+            let mut stmt =
+                c.prepare_cached("SELECT name, enabled FROM plugin_state ORDER BY name")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? != 0)))?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn set_plugin_switch(&self, name: &str, enabled: Option<bool>) -> MetaResult<()> {
+        let name = name.to_string();
+        self.write(move |c| {
+            match enabled {
+                Some(on) => c.execute(
+                    "INSERT INTO plugin_state (name, enabled, updated_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (name) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at",
+                    params![name, on as i64, now()],
+                )?,
+                None => c.execute("DELETE FROM plugin_state WHERE name = ?1", [name])?,
+            };
+            Ok(())
         })
         .await
     }

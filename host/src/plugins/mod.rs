@@ -182,8 +182,11 @@ pub struct PluginDescription {
     pub digest: String,
     /// `builtin` or the file it came from.
     pub source: String,
-    /// Whether it runs (it may still be turned off per repository).
+    /// Whether it runs (it may still be turned off per repository): the run-time switch
+    /// if one is set, else the configuration.
     pub enabled: bool,
+    /// Whether `enabled` comes from a run-time switch (`arca plugin enable/disable`).
+    pub switched: bool,
     /// What a failed validation means.
     pub on_error: &'static str,
     /// Deadline in milliseconds.
@@ -209,9 +212,18 @@ struct Loaded {
     memory: u64,
     on_error: OnError,
     name: Arc<str>,
+    /// The run-time switch, shared by every replica through the metadata store.
+    switch: std::sync::RwLock<Option<bool>>,
 }
 
 impl Loaded {
+    fn enabled(&self) -> bool {
+        self.switch
+            .read()
+            .map_or(None, |s| *s)
+            .unwrap_or(self.desc.enabled)
+    }
+
     fn handles(&self, m: &ManifestInput) -> bool {
         m.media_types().any(|t| {
             self.patterns.iter().any(|p| {
@@ -225,7 +237,7 @@ impl Loaded {
     /// Settings for `repository`: the plugin's own, with every matching override merged in
     /// order; `None` when turned off there.
     fn settings_for(&self, repository: &str) -> Option<serde_json::Value> {
-        let mut enabled = self.desc.enabled;
+        let mut enabled = self.enabled();
         let mut settings = serde_json::Value::Object(self.settings.clone());
         for (glob, on, over) in &self.overrides {
             if glob.is_match(repository) {
@@ -431,6 +443,7 @@ impl PluginHost {
                 digest,
                 source,
                 enabled: pc.enabled,
+                switched: false,
                 on_error: match pc.on_error {
                     OnError::Reject => "reject",
                     OnError::Accept => "accept",
@@ -447,17 +460,38 @@ impl PluginHost {
             deadline: Duration::from_millis(deadline_ms),
             memory: memory_mib * 1024 * 1024,
             on_error: pc.on_error,
+            switch: std::sync::RwLock::new(None),
         })
+    }
+
+    /// Apply the run-time switches read from the metadata store.
+    pub fn apply_switches(&self, switches: &[(String, bool)]) {
+        for p in &self.plugins {
+            let on = switches
+                .iter()
+                .find(|(n, _)| *n == p.desc.name)
+                .map(|(_, on)| *on);
+            if let Ok(mut s) = p.switch.write() {
+                *s = on;
+            }
+        }
     }
 
     /// What is loaded.
     pub fn describe(&self) -> Vec<PluginDescription> {
-        self.plugins.iter().map(|p| p.desc.clone()).collect()
+        self.plugins.iter().map(|p| Self::description(p)).collect()
+    }
+
+    fn description(p: &Loaded) -> PluginDescription {
+        let mut d = p.desc.clone();
+        d.switched = p.switch.read().map_or(None, |s| *s).is_some();
+        d.enabled = p.enabled();
+        d
     }
 
     /// Whether a plugin of this name is loaded.
     pub fn get(&self, name: &str) -> Option<PluginDescription> {
-        self.find(name).map(|p| p.desc.clone())
+        self.find(name).map(|p| Self::description(p))
     }
 
     fn find(&self, name: &str) -> Option<&Arc<Loaded>> {

@@ -45,6 +45,7 @@ impl App {
             }),
         };
         app.reconcile_uploads().await?;
+        app.refresh_plugin_switches().await?;
         Ok(app)
     }
 
@@ -66,6 +67,19 @@ impl App {
     /// The loaded plugins.
     pub fn plugins(&self) -> &PluginHost {
         self.inner.plugins.as_ref()
+    }
+
+    /// Read the run-time plugin switches (another replica may have changed them).
+    pub async fn refresh_plugin_switches(&self) -> anyhow::Result<()> {
+        let switches = self.meta().plugin_switches().await?;
+        self.plugins().apply_switches(&switches);
+        Ok(())
+    }
+
+    /// Switch a plugin on or off for every replica; `None` returns it to its configuration.
+    pub async fn switch_plugin(&self, name: &str, enabled: Option<bool>) -> anyhow::Result<()> {
+        self.meta().set_plugin_switch(name, enabled).await?;
+        self.refresh_plugin_switches().await
     }
 
     /// Drop upload data that no session record owns (a crash between the two writes
@@ -91,7 +105,7 @@ impl App {
     }
 
     /// Start periodic maintenance on the current runtime: upload expiry every ten
-    /// minutes, retries of failed indexing every thirty seconds.
+    /// minutes; plugin switches and retries of failed indexing every thirty seconds.
     pub fn spawn_maintenance(&self) {
         let app = self.clone();
         tokio::spawn(async move {
@@ -103,6 +117,9 @@ impl App {
                     && let Err(e) = app.expire_uploads().await
                 {
                     tracing::warn!(error = %e, "upload expiry failed");
+                }
+                if let Err(e) = app.refresh_plugin_switches().await {
+                    tracing::warn!(error = %e, "reading plugin switches failed");
                 }
                 if let Err(e) = app.retry_failed_indexing().await {
                     tracing::warn!(error = %e, "index retry failed");
