@@ -150,6 +150,16 @@ fn under_prefix(column: &str, param: usize) -> String {
     )
 }
 
+fn manifest_id(c: &Connection, m: &ManifestRef) -> rusqlite::Result<Option<i64>> {
+    c.query_row(
+        "SELECT m.id FROM manifests m JOIN repositories r ON r.id = m.repository_id
+         WHERE r.name = ?1 AND m.digest = ?2",
+        params![m.repository, m.digest],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
 fn tags_of(c: &Connection, manifest_id: i64) -> rusqlite::Result<Vec<String>> {
     let mut stmt =
         c.prepare_cached("SELECT name FROM tags WHERE manifest_id = ?1 ORDER BY name")?;
@@ -572,15 +582,7 @@ impl MetadataStore for SqliteStore {
         let (m, keep) = (m.clone(), keep.to_vec());
         self.write(move |c| {
             let tx = c.transaction()?;
-            let id: Option<i64> = tx
-                .query_row(
-                    "SELECT m.id FROM manifests m JOIN repositories r ON r.id = m.repository_id
-                     WHERE r.name = ?1 AND m.digest = ?2",
-                    params![m.repository, m.digest],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            let Some(id) = id else { return Ok(()) };
+            let Some(id) = manifest_id(&tx, &m)? else { return Ok(()) };
             let present: Vec<String> = {
                 let mut stmt = tx.prepare_cached(
                     "SELECT plugin FROM index_jobs WHERE manifest_id = ?1
@@ -609,15 +611,7 @@ impl MetadataStore for SqliteStore {
     async fn documents(&self, m: &ManifestRef) -> MetaResult<Option<Vec<DocumentRow>>> {
         let m = m.clone();
         self.read(move |c| {
-            let id: Option<i64> = c
-                .query_row(
-                    "SELECT m.id FROM manifests m JOIN repositories r ON r.id = m.repository_id
-                     WHERE r.name = ?1 AND m.digest = ?2",
-                    params![m.repository, m.digest],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            let Some(id) = id else { return Ok(None) };
+            let Some(id) = manifest_id(c, &m)? else { return Ok(None) };
             let mut stmt = c.prepare_cached(
                 "SELECT j.plugin, j.state, d.json, j.error, j.attempts, j.updated_at
                  FROM index_jobs j LEFT JOIN documents d ON d.manifest_id = j.manifest_id AND d.plugin = j.plugin
