@@ -582,7 +582,9 @@ impl MetadataStore for SqliteStore {
         let (m, keep) = (m.clone(), keep.to_vec());
         self.write(move |c| {
             let tx = c.transaction()?;
-            let Some(id) = manifest_id(&tx, &m)? else { return Ok(()) };
+            let Some(id) = manifest_id(&tx, &m)? else {
+                return Ok(());
+            };
             let present: Vec<String> = {
                 let mut stmt = tx.prepare_cached(
                     "SELECT plugin FROM index_jobs WHERE manifest_id = ?1

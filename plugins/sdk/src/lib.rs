@@ -99,10 +99,10 @@ macro_rules! export_plugin {
                     target: ::core::option::Option<$crate::guest::wit::Manifest>,
                     documents: Vec<String>,
                 ) -> ::core::result::Result<$crate::guest::wit::Rendered, String> {
-            $crate::guest::render::<$plugin>(view, prefix, target, documents)
+                    $crate::guest::render::<$plugin>(view, prefix, target, documents)
                 }
             }
-            $crate::guest::export!(__ArcaExport with_types_in $crate::guest::bindings);
+    $crate::guest::export!(__ArcaExport with_types_in $crate::guest::bindings);
         };
     };
 }

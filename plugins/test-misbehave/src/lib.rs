@@ -9,7 +9,8 @@
 use arca_plugin_sdk::prelude::*;
 use std::io::Read;
 
-struct Misbehave;
+/// The plugin.
+pub struct Misbehave;
 
 fn mode(cx: &Context) -> String {
     cx.setting::<String>("mode").unwrap_or_else(|| "ok".into())
