@@ -81,6 +81,9 @@ pub struct PluginConfig {
     pub deadline_ms: Option<u64>,
     /// Memory cap override, in MiB.
     pub memory_mib: Option<u64>,
+    /// Reuse an instance for up to this many calls instead of a fresh one per call, for
+    /// plugins with heavy start-up. Unset or 1: a fresh instance per call.
+    pub warm_calls: Option<u32>,
     /// Settings handed to the plugin as JSON (its `config.get`).
     pub settings: serde_json::Map<String, serde_json::Value>,
     /// Per-repository overrides, applied in order to repositories matching `pattern`
@@ -95,6 +98,7 @@ impl Default for PluginConfig {
             on_error: OnError::Reject,
             deadline_ms: None,
             memory_mib: None,
+            warm_calls: None,
             settings: serde_json::Map::new(),
             repositories: Vec::new(),
         }

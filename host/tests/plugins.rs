@@ -1046,7 +1046,10 @@ async fn documents_list_each_plugins_document_and_job_state() {
     let d = &docs[0];
     assert_eq!(d["plugin"], TEST_PLUGIN);
     assert_eq!(d["state"], "done");
-    assert_eq!(d["document"], json!({ "mode": "ok", "tag": "v1" }));
+    assert_eq!(
+        d["document"],
+        json!({ "mode": "ok", "tag": "v1", "calls": 1 })
+    );
     assert!(d["error"].is_null(), "{d}");
     assert_eq!(d["attempts"], 1);
 
@@ -1170,7 +1173,10 @@ async fn a_view_over_a_prefix_renders_the_documents_under_it() {
         .find(|d| d["repository"] == "team/b/deep")
         .unwrap();
     assert_eq!(deep["tags"], json!(["v2"]));
-    assert_eq!(deep["document"], json!({ "mode": "ok", "tag": "v2" }));
+    assert_eq!(
+        deep["document"],
+        json!({ "mode": "ok", "tag": "v2", "calls": 1 })
+    );
 
     // A deeper prefix narrows.
     let v = reg
@@ -2031,4 +2037,65 @@ async fn a_plugin_switched_off_at_run_time_is_off_for_every_replica_until_reset(
     )
     .await
     .error(404, "NAME_UNKNOWN");
+}
+
+// ---------------------------------------------------------------------------------------
+// Warm instances
+// ---------------------------------------------------------------------------------------
+
+/// The `test.calls` facet counts index calls made in the instance that served the call.
+async fn calls_seen(reg: &Reg, repo: &str, n: usize) -> Vec<String> {
+    let mut seen = Vec::new();
+    for i in 0..n {
+        let p = reg
+            .push(
+                repo,
+                Some(&format!("v{i}")),
+                &Art::test(&format!("warm{i}")),
+            )
+            .await;
+        p.resp.expect(201);
+        let doc = reg
+            .test_document(repo, &p.digest)
+            .await
+            .expect("a test document");
+        seen.push(doc["document"]["calls"].to_string());
+    }
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_instance_serves_every_call_by_default() {
+    let (_dir, reg) = registry("ok").await;
+    assert_eq!(calls_seen(&reg, "warm/fresh", 3).await, ["1", "1", "1"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warm_instances_are_reused_for_at_most_warm_calls_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pc = plugin("ok");
+    // Each push makes two calls (validate, then index): an instance serves two pushes' worth
+    // of index calls before it is replaced.
+    pc.warm_calls = Some(4);
+    let reg = Reg::open(config(dir.path(), pc)).await;
+    assert_eq!(
+        calls_seen(&reg, "warm/reused", 4).await,
+        ["1", "2", "1", "2"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warm_instance_that_traps_is_thrown_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pc = plugin("ok");
+    pc.warm_calls = Some(100);
+    pc.repositories.push(over("boom/**", None, Some("panic")));
+    let reg = Reg::open(config(dir.path(), pc)).await;
+    assert_eq!(calls_seen(&reg, "warm/a", 2).await, ["1", "2"]);
+    reg.push("boom/x", Some("v1"), &Art::test("boom"))
+        .await
+        .resp
+        .error(400, "MANIFEST_INVALID");
+    // The instance that panicked is gone; the next call starts from a fresh one.
+    assert_eq!(calls_seen(&reg, "warm/b", 1).await, ["1"]);
 }

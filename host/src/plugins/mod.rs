@@ -21,7 +21,7 @@ use serde::Serialize;
 use crate::config::{Config, OnError, PluginConfig};
 use crate::digest::Algorithm;
 
-use sandbox::{ArtifactPluginPre, CallScope, HostState, Sandbox, wit};
+use sandbox::{ArtifactPluginPre, CallScope, HostState, Sandbox, WarmPool, wit};
 
 /// Where the plugin logic reads blobs from (the registry, or files for `arca plugin check`).
 pub trait BlobSource: Send + Sync + 'static {
@@ -193,6 +193,8 @@ pub struct PluginDescription {
     pub deadline_ms: u64,
     /// Memory cap in MiB.
     pub memory_mib: u64,
+    /// Calls an instance serves before it is replaced (1: a fresh instance per call).
+    pub warm_calls: u32,
 }
 
 struct Loaded {
@@ -214,6 +216,8 @@ struct Loaded {
     name: Arc<str>,
     /// The run-time switch, shared by every replica through the metadata store.
     switch: std::sync::RwLock<Option<bool>>,
+    /// Warm instances, when `warm_calls` is set.
+    warm: Option<WarmPool>,
 }
 
 impl Loaded {
@@ -322,7 +326,10 @@ impl PluginHost {
             .chain(std::iter::once(p.memory_mib))
             .max()
             .unwrap_or(p.memory_mib);
-        let sandbox = Sandbox::shared(concurrency as u32 + 2, max_mem_mib * 1024 * 1024)?;
+        let sandbox = Sandbox::shared(
+            concurrency as u32 + 2 + sandbox::WARM_POOL_SLOTS,
+            max_mem_mib * 1024 * 1024,
+        )?;
         let cache_dir = config.plugin_cache_path();
         let mut plugins = Vec::new();
         let mut names = HashSet::new();
@@ -376,6 +383,7 @@ impl PluginHost {
         let info = sandbox
             .call(
                 pre,
+                None,
                 scope,
                 Duration::from_millis(deadline_ms),
                 64 << 20,
@@ -450,6 +458,7 @@ impl PluginHost {
                 },
                 deadline_ms,
                 memory_mib,
+                warm_calls: pc.warm_calls.unwrap_or(1).max(1),
             },
             validate,
             index,
@@ -461,6 +470,7 @@ impl PluginHost {
             memory: memory_mib * 1024 * 1024,
             on_error: pc.on_error,
             switch: std::sync::RwLock::new(None),
+            warm: pc.warm_calls.filter(|n| *n > 1).map(WarmPool::new),
         })
     }
 
@@ -535,7 +545,14 @@ impl PluginHost {
         let sandbox = self.sandbox.clone();
         let joined = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            sandbox.call(&plugin.pre, scope, plugin.deadline, plugin.memory, f)
+            sandbox.call(
+                &plugin.pre,
+                plugin.warm.as_ref(),
+                scope,
+                plugin.deadline,
+                plugin.memory,
+                f,
+            )
         })
         .await;
         match joined {

@@ -331,15 +331,54 @@ impl Sandbox {
         Ok(component)
     }
 
-    /// Run `f` on a fresh instance under `deadline` and `max_memory`.
+    /// Run `f` under `deadline` and `max_memory`: on a warm instance from `warm` when one
+    /// is given and has calls left (see [`WarmPool`]), else on a fresh instance.
     pub(super) fn call<R>(
         &self,
         pre: &ArtifactPluginPre<HostState>,
+        warm: Option<&WarmPool>,
         scope: CallScope,
         deadline: Duration,
         max_memory: u64,
         f: impl FnOnce(&bindings::ArtifactPlugin, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
+        let reused = warm.and_then(WarmPool::take);
+        let (mut store, instance, calls) = match reused {
+            Some(w) => (w.store, Some(w.instance), w.calls),
+            None => (self.new_store(max_memory), None, 0),
+        };
+        let data = store.data_mut();
+        data.scope = scope;
+        data.limits.hit = false;
+        data.table = ResourceTable::new();
+        let stderr_before = data.stderr.contents().len();
+        let ticks = (deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        store.set_epoch_deadline(ticks);
+        let instance = match instance {
+            Some(i) => Ok(i),
+            None => pre.instantiate(&mut store),
+        };
+        let result = instance.and_then(|instance| {
+            let r = f(&instance, &mut store)?;
+            Ok((r, instance))
+        });
+        match result {
+            Ok((r, instance)) => {
+                if let Some(pool) = warm {
+                    pool.give_back(WarmInstance {
+                        store,
+                        instance,
+                        calls: calls + 1,
+                    });
+                }
+                Ok(r)
+            }
+            // A trapped or interrupted instance is dropped with its store, never reused.
+            Err(e) => Err(self.explain(&e, &store, stderr_before, deadline, max_memory)),
+        }
+    }
+
+    fn new_store(&self, max_memory: u64) -> Store<HostState> {
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         let state = HostState {
             // No preopens, no environment, no arguments, no network: nothing ambient.
@@ -351,30 +390,84 @@ impl Sandbox {
                 max_memory: max_memory as usize,
                 hit: false,
             },
-            scope,
+            scope: CallScope {
+                plugin: Arc::from(""),
+                allowed: HashSet::new(),
+                source: None,
+                config: String::new(),
+            },
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
-        let ticks = (deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-        store.set_epoch_deadline(ticks);
         store.epoch_deadline_trap();
-        let result = pre
-            .instantiate(&mut store)
-            .and_then(|instance| f(&instance, &mut store));
-        result.map_err(|e| {
-            if store.data().limits.hit {
-                return CallError::Memory(max_memory);
+        store
+    }
+
+    fn explain(
+        &self,
+        e: &wasmtime::Error,
+        store: &Store<HostState>,
+        stderr_before: usize,
+        deadline: Duration,
+        max_memory: u64,
+    ) -> CallError {
+        if store.data().limits.hit {
+            return CallError::Memory(max_memory);
+        }
+        let stderr = store.data().stderr.contents();
+        let said = panic_message(stderr.get(stderr_before..).unwrap_or_default());
+        match e.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => CallError::Timeout(deadline),
+            Some(trap) => CallError::Trap(match said {
+                Some(p) => format!("{p} ({trap})"),
+                None => trap.to_string(),
+            }),
+            None => CallError::Trap(said.unwrap_or_else(|| root_message(e))),
+        }
+    }
+}
+
+/// Idle warm instances kept per plugin. Idle instances hold slots of the instance pool,
+/// which reserves [`WARM_POOL_SLOTS`] extra slots for them.
+pub(super) const WARM_IDLE_PER_PLUGIN: usize = 2;
+/// Extra instance-pool slots for idle warm instances (16 plugins with `warm_calls`).
+pub(super) const WARM_POOL_SLOTS: u32 = 32;
+
+/// An instance kept between calls.
+pub(super) struct WarmInstance {
+    store: Store<HostState>,
+    instance: bindings::ArtifactPlugin,
+    calls: u32,
+}
+
+/// Warm instances of one plugin, for plugins with heavy start-up (e.g. compiling schemas):
+/// each is reused for at most `max_calls` calls, and thrown away after any trap, timeout or
+/// memory-cap hit. Per-call state (blob scope, settings, resource table, deadline) is reset
+/// before every call; what the guest keeps in its own memory is the point of reuse.
+pub(super) struct WarmPool {
+    max_calls: u32,
+    idle: Mutex<Vec<WarmInstance>>,
+}
+
+impl WarmPool {
+    pub(super) fn new(max_calls: u32) -> Self {
+        WarmPool {
+            max_calls,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn take(&self) -> Option<WarmInstance> {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop()
+    }
+
+    fn give_back(&self, w: WarmInstance) {
+        if w.calls < self.max_calls {
+            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            if idle.len() < WARM_IDLE_PER_PLUGIN {
+                idle.push(w);
             }
-            let said = panic_message(&store.data().stderr.contents());
-            match e.downcast_ref::<Trap>() {
-                Some(Trap::Interrupt) => CallError::Timeout(deadline),
-                Some(trap) => CallError::Trap(match said {
-                    Some(p) => format!("{p} ({trap})"),
-                    None => trap.to_string(),
-                }),
-                None => CallError::Trap(said.unwrap_or_else(|| root_message(&e))),
-            }
-        })
+        }
     }
 }
 

@@ -12,6 +12,8 @@ use std::io::Read;
 /// The plugin.
 pub struct Misbehave;
 
+static INDEX_CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
 fn mode(cx: &Context) -> String {
     cx.setting::<String>("mode").unwrap_or_else(|| "ok".into())
 }
@@ -91,8 +93,12 @@ impl Plugin for Misbehave {
         if mode != "ok" && mode != "reject" {
             misbehave(&mode, m, cx)?;
         }
-        let mut doc = Document::new(serde_json::json!({ "mode": mode, "tag": m.tag }));
+        // Counts index calls made in this instance: shows whether instances are reused.
+        let calls = INDEX_CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let mut doc =
+            Document::new(serde_json::json!({ "mode": mode, "tag": m.tag, "calls": calls }));
         doc.facet("test.mode", mode);
+        doc.facet("test.calls", calls.to_string());
         doc.subject_facets
             .push(Facet::new("test.about-subject", "yes"));
         Ok(Some(doc))
