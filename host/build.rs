@@ -42,6 +42,7 @@ fn main() {
     let wasm_target_dir = target_root.join("wasm-plugins");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
 
+    ensure_wasm_target();
     println!("cargo:rerun-if-changed={}", root.join("wit").display());
     println!(
         "cargo:rerun-if-changed={}",
@@ -86,5 +87,28 @@ fn main() {
         let dest = out_dir.join(format!("{stem}.wasm"));
         std::fs::copy(&built, &dest).unwrap_or_else(|e| panic!("copy {}: {e}", built.display()));
         println!("cargo:rustc-env={var}={}", dest.display());
+    }
+}
+
+/// The plugins need the `wasm32-wasip2` standard library. `rust-toolchain.toml` lists the
+/// target, but rustup only adds listed targets when it installs the toolchain: add it here
+/// when it is missing, so `cargo run -- serve` works on a fresh machine.
+fn ensure_wasm_target() {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let sysroot = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    let installed = sysroot
+        .map(|s| Path::new(&s).join("lib/rustlib/wasm32-wasip2").exists())
+        .unwrap_or(false);
+    if !installed {
+        println!(
+            "cargo:warning=installing the wasm32-wasip2 target with rustup (needed to build the plugins)"
+        );
+        let _ = Command::new("rustup")
+            .args(["target", "add", "wasm32-wasip2"])
+            .status();
     }
 }
