@@ -81,6 +81,8 @@ pub struct PluginConfig {
     pub deadline_ms: Option<u64>,
     /// Memory cap override, in MiB.
     pub memory_mib: Option<u64>,
+    /// Output cap override, in bytes.
+    pub max_output_bytes: Option<u64>,
     /// Reuse an instance for up to this many calls instead of a fresh one per call, for
     /// plugins with heavy start-up. Unset or 1: a fresh instance per call.
     pub warm_calls: Option<u32>,
@@ -98,6 +100,7 @@ impl Default for PluginConfig {
             on_error: OnError::Reject,
             deadline_ms: None,
             memory_mib: None,
+            max_output_bytes: None,
             warm_calls: None,
             settings: serde_json::Map::new(),
             repositories: Vec::new(),

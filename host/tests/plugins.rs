@@ -2099,3 +2099,23 @@ async fn a_warm_instance_that_traps_is_thrown_away() {
     // The instance that panicked is gone; the next call starts from a fresh one.
     assert_eq!(calls_seen(&reg, "warm/b", 1).await, ["1"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_over_the_plugins_output_cap_is_a_failed_index_job_not_a_lost_push() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pc = plugin("ok");
+    pc.max_output_bytes = Some(16);
+    let reg = Reg::open(config(dir.path(), pc)).await;
+    let p = reg.push("cap/out", Some("v1"), &Art::test("big")).await;
+    p.resp.expect(201);
+    let doc = reg
+        .test_document("cap/out", &p.digest)
+        .await
+        .expect("a job entry");
+    assert_eq!(doc["state"], "failed", "{doc}");
+    let error = doc["error"].as_str().unwrap_or("");
+    assert!(error.contains("output limit of 16"), "{doc}");
+    reg.get(&format!("/v2/cap/out/manifests/{}", p.digest))
+        .await
+        .expect(200);
+}

@@ -212,6 +212,7 @@ struct Loaded {
     )>,
     deadline: Duration,
     memory: u64,
+    max_output: u64,
     on_error: OnError,
     name: Arc<str>,
     /// The run-time switch, shared by every replica through the metadata store.
@@ -292,7 +293,6 @@ const BUILTIN: &[(&str, &[u8])] = &[("image", include_bytes!(env!("ARCA_PLUGIN_I
 pub struct PluginHost {
     sandbox: Arc<Sandbox>,
     plugins: Vec<Arc<Loaded>>,
-    max_output: u64,
     max_violations: usize,
 }
 
@@ -363,7 +363,6 @@ impl PluginHost {
         Ok(PluginHost {
             sandbox,
             plugins,
-            max_output: p.max_output_bytes,
             max_violations: p.max_violations,
         })
     }
@@ -468,6 +467,7 @@ impl PluginHost {
             overrides,
             deadline: Duration::from_millis(deadline_ms),
             memory: memory_mib * 1024 * 1024,
+            max_output: pc.max_output_bytes.unwrap_or(p.max_output_bytes),
             on_error: pc.on_error,
             switch: std::sync::RwLock::new(None),
             warm: pc.warm_calls.filter(|n| *n > 1).map(WarmPool::new),
@@ -583,9 +583,9 @@ impl PluginHost {
         m: &Arc<ManifestInput>,
         source: Arc<dyn BlobSource>,
     ) -> Vec<Outcome<Verdict>> {
-        let max_out = self.max_output;
         let max_violations = self.max_violations;
         let calls = self.select(m, true).into_iter().map(|(p, settings)| {
+            let max_out = p.max_output;
             let scope = Self::scope(&p, Some(m), Some(source.clone()), &settings);
             let input = to_wit(m);
             let (name, fail_closed) = (p.desc.name.clone(), p.on_error == OnError::Reject);
@@ -613,8 +613,8 @@ impl PluginHost {
         m: &Arc<ManifestInput>,
         source: Arc<dyn BlobSource>,
     ) -> Vec<Outcome<Option<Document>>> {
-        let max_out = self.max_output;
         let calls = self.select(m, false).into_iter().map(|(p, settings)| {
+            let max_out = p.max_output;
             let scope = Self::scope(&p, Some(m), Some(source.clone()), &settings);
             let input = to_wit(m);
             let name = p.desc.name.clone();
@@ -648,7 +648,7 @@ impl PluginHost {
             .find(|(p, _)| p.desc.name == plugin)?;
         let scope = Self::scope(&p, Some(m), Some(source), &settings);
         let input = to_wit(m);
-        let max_out = self.max_output;
+        let max_out = p.max_output;
         Some(
             self.run(p, scope, move |b, s| {
                 b.arca_plugin_plugin().call_index(s, &input)
@@ -682,7 +682,7 @@ impl PluginHost {
         };
         let scope = Self::scope(&p, m, source, &settings);
         let (view, prefix) = (view.to_string(), prefix.to_string());
-        let max_out = self.max_output;
+        let max_out = p.max_output;
         let r = self
             .run(p, scope, move |b, s| {
                 b.arca_plugin_plugin()
