@@ -63,19 +63,10 @@ pub(crate) fn sha512(data: &[u8]) -> String {
     format!("sha512:{}", hex::encode(Sha512::digest(data)))
 }
 
-/// Percent-encodes a query value the way Go's `url.Values.Encode` does
-/// (which is what the official conformance suite and most clients send).
+/// Percent-encodes a query value as `application/x-www-form-urlencoded`, the way Go's
+/// `url.Values.Encode` does (what the official conformance suite and most clients send).
 pub(crate) fn qenc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// Turns a `Location`/`Link` target into the origin-form the router needs:
