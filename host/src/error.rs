@@ -40,6 +40,8 @@ pub enum Code {
     Unsupported,
     /// Too many requests.
     TooManyRequests,
+    /// A server-side fault (CNCF Distribution's code for it).
+    Unknown,
 }
 
 impl Code {
@@ -60,6 +62,7 @@ impl Code {
             Code::Denied => "DENIED",
             Code::Unsupported => "UNSUPPORTED",
             Code::TooManyRequests => "TOOMANYREQUESTS",
+            Code::Unknown => "UNKNOWN",
         }
     }
 
@@ -80,6 +83,7 @@ impl Code {
             Code::Denied => StatusCode::FORBIDDEN,
             Code::Unsupported => StatusCode::METHOD_NOT_ALLOWED,
             Code::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Code::Unknown => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
@@ -139,7 +143,7 @@ impl Error {
     pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
         tracing::error!(error = %err, "{context}");
         Error {
-            code: Code::Unsupported,
+            code: Code::Unknown,
             message: format!("internal error: {context}"),
             detail: None,
             status: StatusCode::INTERNAL_SERVER_ERROR,
