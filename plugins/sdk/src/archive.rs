@@ -125,3 +125,85 @@ pub fn read_tar_gz(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &[u8], kind: tar::EntryType, data: &[u8]) -> (tar::Header, Vec<u8>) {
+        let mut h = tar::Header::new_old();
+        h.as_old_mut().name[..name.len()].copy_from_slice(name);
+        h.set_entry_type(kind);
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        (h, data.to_vec())
+    }
+
+    fn tar_gz(entries: &[(&[u8], tar::EntryType, &[u8])]) -> Vec<u8> {
+        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut b = tar::Builder::new(gz);
+        for (name, kind, data) in entries {
+            let (h, d) = entry(name, *kind, data);
+            b.append(&h, &d[..]).unwrap();
+        }
+        b.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn regular_files_are_read_and_others_skipped_by_keep() {
+        let a = tar_gz(&[
+            (b"chart/Chart.yaml", tar::EntryType::Regular, b"name: x"),
+            (b"chart/big.bin", tar::EntryType::Regular, &[0u8; 100]),
+        ]);
+        let files = read_tar_gz(&a[..], Limits::default(), |p| p.ends_with(".yaml")).unwrap();
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].path, "chart/Chart.yaml");
+        assert_eq!(files[0].data, b"name: x");
+    }
+
+    #[test]
+    fn unsafe_entries_are_refused_with_their_path() {
+        for (name, kind, why) in [
+            (&b"/etc/passwd"[..], tar::EntryType::Regular, "absolute"),
+            (&b"chart/../../evil"[..], tar::EntryType::Regular, ".."),
+            (&b"chart/link"[..], tar::EntryType::Symlink, "links"),
+            (&b"chart/hard"[..], tar::EntryType::Link, "links"),
+            (&b"chart/dev"[..], tar::EntryType::Char, "device"),
+        ] {
+            let a = tar_gz(&[(name, kind, b"")]);
+            let e = read_tar_gz(&a[..], Limits::default(), |_| true).unwrap_err();
+            assert!(e.message.contains(why), "{name:?}: {e:?}");
+            assert_eq!(e.path.as_bytes(), name);
+        }
+    }
+
+    #[test]
+    fn limits_on_entries_and_size_are_enforced() {
+        let many: Vec<(&[u8], tar::EntryType, &[u8])> =
+            vec![(b"a", tar::EntryType::Regular, b"x"); 5];
+        let a = tar_gz(&many);
+        let limits = Limits {
+            max_entries: 3,
+            ..Limits::default()
+        };
+        assert!(
+            read_tar_gz(&a[..], limits, |_| true)
+                .unwrap_err()
+                .message
+                .contains("more than 3")
+        );
+        let big = tar_gz(&[(b"a", tar::EntryType::Regular, &[1u8; 1000])]);
+        let limits = Limits {
+            max_total_bytes: 999,
+            ..Limits::default()
+        };
+        assert!(
+            read_tar_gz(&big[..], limits, |_| true)
+                .unwrap_err()
+                .message
+                .contains("expands")
+        );
+        assert!(read_tar_gz(&b"not gzip"[..], Limits::default(), |_| true).is_err());
+    }
+}
