@@ -209,6 +209,11 @@ impl Default for LogConfig {
     }
 }
 
+/// The top-level configuration keys, as `ARCA_<KEY>` variables may name them.
+const CONFIG_KEYS: &[&str] = &[
+    "listen", "data_dir", "storage", "metadata", "limits", "log", "plugins", "plugin",
+];
+
 impl Config {
     /// Defaults with everything stored under `dir` (handy for tests).
     pub fn with_data_dir(dir: impl AsRef<Path>) -> Self {
@@ -228,8 +233,18 @@ impl Config {
             fig = fig.merge(Toml::file(file));
         }
         fig = fig.merge(
+            // Only variables naming a configuration key: other ARCA_* variables (ARCA_URL for
+            // the CLI, test settings) must not make `deny_unknown_fields` refuse to start.
             Env::prefixed("ARCA_")
-                .ignore(&["CONFIG", "BIN", "PYTHON", "TOOLS_DIR"])
+                .filter(|k| {
+                    let top = k
+                        .as_str()
+                        .split("__")
+                        .next()
+                        .unwrap_or("")
+                        .to_ascii_lowercase();
+                    CONFIG_KEYS.contains(&top.as_str())
+                })
                 .split("__"),
         );
         Ok(fig.extract()?)
@@ -257,5 +272,23 @@ impl Config {
             .path
             .clone()
             .unwrap_or_else(|| self.data_dir.join("arca.db"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail returns its own large error type
+    fn arca_variables_that_name_no_setting_are_ignored() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("ARCA_URL", "http://elsewhere");
+            jail.set_env("ARCA_TEST_THREADS", "4");
+            jail.set_env("ARCA_LIMITS__MAX_PAGE_SIZE", "7");
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(c.limits.max_page_size, 7);
+            Ok(())
+        });
     }
 }

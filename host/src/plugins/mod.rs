@@ -110,9 +110,7 @@ impl ManifestInput {
     }
 }
 
-fn essence(media_type: &str) -> &str {
-    media_type.split(';').next().unwrap_or("").trim()
-}
+use crate::registry::manifest::media_type_essence as essence;
 
 /// A violation reported by a plugin.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

@@ -143,7 +143,8 @@ impl ParsedManifest {
     }
 }
 
-fn media_type_essence(ct: &str) -> &str {
+/// A media type without its parameters (`a/b; x=y` → `a/b`).
+pub fn media_type_essence(ct: &str) -> &str {
     ct.split(';').next().unwrap_or("").trim()
 }
 
