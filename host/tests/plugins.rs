@@ -564,6 +564,17 @@ async fn a_plugin_reads_referenced_layers_through_the_host() {
     assert_eq!(doc["state"], "failed", "{doc}");
     let error = doc["error"].as_str().unwrap();
     assert!(error.contains("read:200000"), "{doc}");
+    // The warning `validate` accepted with is kept with the manifest and shown beside the
+    // document.
+    assert_eq!(doc["warnings_total"], 1, "{doc}");
+    assert_eq!(doc["warnings"][0]["path"], "/", "{doc}");
+    assert!(
+        doc["warnings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("read:200000"),
+        "{doc}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -20,7 +20,7 @@ use super::headers::{CONTENT_DIGEST, OCI_SUBJECT};
 use super::{content_length, empty, header_str};
 use crate::digest::{Algorithm, Digest};
 use crate::error::{Code, Error, Result};
-use crate::metadata::{NewManifest, PutOutcome, Reference};
+use crate::metadata::{NewManifest, PluginWarnings, PutOutcome, Reference};
 use crate::plugins::{Outcome, Verdict, Violation};
 use crate::reference::is_valid_tag;
 use crate::registry::App;
@@ -132,10 +132,11 @@ pub(super) async fn put(app: &App, name: &str, reference: &str, req: Request) ->
 
     // 3. Plugins validate. The blobs they read must be there, so check references first.
     let input = Arc::new(plugin_input(name, tag.as_deref(), &digest, &parsed, &body));
+    let mut warnings = Vec::new();
     if !app.plugins().selected(&input, true).is_empty() {
         check_references(app, name, &parsed).await?;
         let outcomes = app.plugins().validate(&input, app.blob_source(name)).await;
-        refuse_if_rejected(outcomes, app.plugins().max_violations())?;
+        warnings = refuse_if_rejected(outcomes, app.plugins().max_violations())?;
     }
 
     // 4. Commit, with the reference checks inside the transaction.
@@ -155,6 +156,7 @@ pub(super) async fn put(app: &App, name: &str, reference: &str, req: Request) ->
             Vec::new()
         },
         tag: tag.clone(),
+        warnings,
     };
     match app
         .meta()
@@ -243,15 +245,26 @@ async fn check_references(app: &App, name: &str, parsed: &manifest::ParsedManife
 
 /// Turn plugin verdicts into a `MANIFEST_INVALID` listing every violation (up to `max`),
 /// whose message names the first one and the count: many clients print only `message`.
-fn refuse_if_rejected(outcomes: Vec<Outcome<Verdict>>, max: usize) -> Result<()> {
+/// Accepted, returns the warnings of plugins that accepted with some, to keep with the manifest.
+fn refuse_if_rejected(outcomes: Vec<Outcome<Verdict>>, max: usize) -> Result<Vec<PluginWarnings>> {
     let mut found: Vec<serde_json::Value> = Vec::new();
     let mut total = 0usize;
     let mut first: Option<String> = None;
+    let mut warnings = Vec::new();
     for o in outcomes {
         let (violations, count) = match o.result {
             Ok(v) if !v.rejected => {
-                for w in v.violations.iter().take(10) {
-                    tracing::info!(plugin = %o.plugin, path = %w.path, "warning: {}", w.message);
+                if !v.violations.is_empty() {
+                    let list: Vec<serde_json::Value> = v
+                        .violations
+                        .iter()
+                        .map(|w| serde_json::json!({ "path": w.path, "message": w.message }))
+                        .collect();
+                    warnings.push(PluginWarnings {
+                        plugin: o.plugin.clone(),
+                        warnings: serde_json::Value::Array(list).to_string(),
+                        total: v.total.max(v.violations.len()),
+                    });
                 }
                 continue;
             }
@@ -293,7 +306,9 @@ fn refuse_if_rejected(outcomes: Vec<Outcome<Verdict>>, max: usize) -> Result<()>
             }
         }
     }
-    let Some(first) = first else { return Ok(()) };
+    let Some(first) = first else {
+        return Ok(warnings);
+    };
     let message = if total > 1 {
         format!(
             "{first} (and {} more violation{})",

@@ -62,6 +62,19 @@ pub struct NewManifest {
     pub manifests: Vec<String>,
     /// Tag to point at it, if pushed by tag.
     pub tag: Option<String>,
+    /// Warnings from plugins that accepted it; they replace those of an earlier push.
+    pub warnings: Vec<PluginWarnings>,
+}
+
+/// What one plugin warned about when it accepted a manifest.
+#[derive(Debug, Clone)]
+pub struct PluginWarnings {
+    /// Plugin name.
+    pub plugin: String,
+    /// The warnings kept (`[{"path", "message"}]`), as JSON text.
+    pub warnings: String,
+    /// How many there were in all.
+    pub total: usize,
 }
 
 /// What putting a manifest found.
@@ -147,6 +160,10 @@ pub struct DocumentRow {
     pub attempts: i64,
     /// Unix seconds of the last attempt.
     pub updated_at: i64,
+    /// What the plugin warned about when it accepted the manifest (`[{path, message}]`).
+    pub warnings: Vec<serde_json::Value>,
+    /// How many warnings there were in all (`warnings` keeps at most `plugins.max_violations`).
+    pub warnings_total: i64,
 }
 
 /// A manifest by repository and digest.

@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_init.sql"),
     include_str!("../../migrations/0002_plugins.sql"),
     include_str!("../../migrations/0003_plugin_state.sql"),
+    include_str!("../../migrations/0004_validation_warnings.sql"),
 ];
 
 impl From<rusqlite::Error> for MetaError {
@@ -286,6 +287,15 @@ impl MetadataStore for SqliteStore {
                 for d in &m.manifests {
                     ins.execute(params![id, d, "manifest"])?;
                 }
+            }
+            if !m.warnings.is_empty() || inserted == 0 {
+                tx.execute("DELETE FROM validation_warnings WHERE manifest_id = ?1", [id])?;
+            }
+            for w in &m.warnings {
+                tx.execute(
+                    "INSERT INTO validation_warnings (manifest_id, plugin, warnings, total) VALUES (?1, ?2, ?3, ?4)",
+                    params![id, w.plugin, w.warnings, w.total as i64],
+                )?;
             }
             if let Some(tag) = &m.tag {
                 tx.execute(
@@ -628,9 +638,41 @@ impl MetadataStore for SqliteStore {
                     error: r.get(3)?,
                     attempts: r.get(4)?,
                     updated_at: r.get(5)?,
+                    warnings: Vec::new(),
+                    warnings_total: 0,
                 })
             })?;
-            Ok(Some(rows.collect::<rusqlite::Result<Vec<_>>>()?))
+            let mut docs = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut stmt = c.prepare_cached(
+                "SELECT plugin, warnings, total FROM validation_warnings WHERE manifest_id = ?1 ORDER BY plugin",
+            )?;
+            let warned = stmt.query_map([id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+            })?;
+            for w in warned {
+                let (plugin, json, total) = w?;
+                let list: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap_or_default();
+                let row = match docs.iter_mut().position(|d| d.plugin == plugin) {
+                    Some(i) => &mut docs[i],
+                    None => {
+                        docs.push(DocumentRow {
+                            plugin,
+                            state: "validated".into(),
+                            document: None,
+                            error: None,
+                            attempts: 0,
+                            updated_at: 0,
+                            warnings: Vec::new(),
+                            warnings_total: 0,
+                        });
+                        docs.last_mut().expect("just pushed")
+                    }
+                };
+                row.warnings = list;
+                row.warnings_total = total;
+            }
+            docs.sort_by(|a, b| a.plugin.cmp(&b.plugin));
+            Ok(Some(docs))
         })
         .await
     }

@@ -284,8 +284,20 @@ pub struct Outcome<T> {
     pub fail_closed: bool,
 }
 
-/// The built-in plugins: compiled from `plugins/` by the build script.
-const BUILTIN: &[(&str, &[u8])] = &[("image", include_bytes!(env!("ARCA_PLUGIN_IMAGE_WASM")))];
+/// A built-in plugin: compiled from `plugins/` by the build script and embedded.
+struct Builtin {
+    name: &'static str,
+    wasm: &'static [u8],
+    /// Default `warm_calls`: plugins that compile schemas once and reuse them need warm
+    /// instances to be fast; configuration still decides.
+    warm_calls: Option<u32>,
+}
+
+const BUILTIN: &[Builtin] = &[Builtin {
+    name: "image",
+    wasm: include_bytes!(env!("ARCA_PLUGIN_IMAGE_WASM")),
+    warm_calls: None,
+}];
 
 /// All loaded plugins and the sandbox they run in.
 pub struct PluginHost {
@@ -299,8 +311,8 @@ impl PluginHost {
     pub fn load(config: &Config) -> anyhow::Result<Self> {
         let mut sources: Vec<(String, Vec<u8>)> = Vec::new();
         if config.plugins.builtin {
-            for (name, wasm) in BUILTIN {
-                sources.push((format!("builtin:{name}"), wasm.to_vec()));
+            for b in BUILTIN {
+                sources.push((format!("builtin:{}", b.name), b.wasm.to_vec()));
             }
         }
         for path in &config.plugins.files {
@@ -343,7 +355,13 @@ impl PluginHost {
                     info.name
                 );
             }
-            let pc = config.plugin.get(&info.name).cloned().unwrap_or_default();
+            let mut pc = config.plugin.get(&info.name).cloned().unwrap_or_default();
+            if pc.warm_calls.is_none() {
+                pc.warm_calls = BUILTIN
+                    .iter()
+                    .find(|b| source.strip_prefix("builtin:") == Some(b.name))
+                    .and_then(|b| b.warm_calls);
+            }
             plugins.push(Arc::new(Self::loaded(
                 info,
                 pc,
