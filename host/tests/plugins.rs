@@ -2121,3 +2121,47 @@ async fn a_document_over_the_plugins_output_cap_is_a_failed_index_job_not_a_lost
         .await
         .expect(200);
 }
+
+// ---------------------------------------------------------------------------------------
+// Downloads under a file name
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_blob_downloads_under_a_file_name_for_views_to_link_to() {
+    let (_dir, reg) = registry("ok").await;
+    let data = b"chart bytes, or any blob".to_vec();
+    let d = reg.push_blob("files/app", &data).await;
+    let r = reg
+        .get(&format!(
+            "/_arca/v1/repositories/files/app/blobs/{d}/app-1.0.0.tgz"
+        ))
+        .await;
+    r.expect(200);
+    assert_eq!(&r.body[..], &data[..]);
+    assert_eq!(
+        r.header("content-disposition").as_deref(),
+        Some("attachment; filename=\"app-1.0.0.tgz\"")
+    );
+    assert_eq!(
+        r.header("docker-content-digest").as_deref(),
+        Some(d.as_str())
+    );
+    // The name cannot smuggle anything into the header or the path.
+    reg.get(&format!(
+        "/_arca/v1/repositories/files/app/blobs/{d}/.hidden"
+    ))
+    .await
+    .error(400, "UNSUPPORTED");
+    reg.get(&format!("/_arca/v1/repositories/files/app/blobs/{d}/a%22b"))
+        .await
+        .error(400, "UNSUPPORTED");
+    // Only blobs of that repository.
+    reg.get(&format!(
+        "/_arca/v1/repositories/other/app/blobs/{d}/app.tgz"
+    ))
+    .await
+    .error(404, "BLOB_UNKNOWN");
+    reg.get("/_arca/v1/repositories/files/app/blobs/sha256:nothex/app.tgz")
+        .await
+        .error(400, "DIGEST_INVALID");
+}

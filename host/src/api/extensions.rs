@@ -122,14 +122,47 @@ pub(super) async fn repository(State(app): State<App>, req: Request) -> Response
         .path()
         .trim_start_matches("/_arca/v1/repositories/")
         .to_string();
-    repository_route(&app, &path)
+    let head = req.method() == axum::http::Method::HEAD;
+    repository_route(&app, &path, req.headers(), head)
         .await
         .unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn repository_route(app: &App, path: &str) -> Result<Response> {
+/// A download file name: one path segment of `[A-Za-z0-9._+-]`, not starting with a dot.
+fn is_file_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 255
+        && !s.starts_with('.')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'+' | b'-'))
+}
+
+async fn repository_route(
+    app: &App,
+    path: &str,
+    headers: &axum::http::HeaderMap,
+    head: bool,
+) -> Result<Response> {
     let segs: Vec<&str> = path.split('/').collect();
     let n = segs.len();
+    if n >= 4 && segs[n - 3] == "blobs" {
+        // `<name>/blobs/<digest>/<file name>`: the blob route, under a name to save it as
+        // (plugins' views link here so that a download gets a meaningful file name).
+        let (name, digest, file) = (segs[..n - 3].join("/"), segs[n - 2], segs[n - 1]);
+        if !is_valid_name(&name) {
+            return Err(Error::name_invalid(&name));
+        }
+        if !is_file_name(file) {
+            return Err(bad_request(format!(
+                "file name {file:?} must be [A-Za-z0-9._+-]{{1,255}}, not starting with a dot"
+            )));
+        }
+        let mut resp = super::blobs::get(app, &name, digest, headers, head).await?;
+        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
+            resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+        }
+        return Ok(resp);
+    }
     let (name, digest, rest) = if n >= 4 && segs[n - 3] == "manifests" && segs[n - 1] == "documents"
     {
         (segs[..n - 3].join("/"), segs[n - 2], None)
