@@ -155,6 +155,10 @@ impl bindings::arca::plugin::config::Host for HostState {
     fn get(&mut self) -> wasmtime::Result<String> {
         Ok(self.scope.config.clone())
     }
+
+    fn now(&mut self) -> wasmtime::Result<u64> {
+        Ok(crate::metadata::now().max(0) as u64)
+    }
 }
 
 impl bindings::arca::plugin::log::Host for HostState {

@@ -52,6 +52,10 @@ impl Host for WitHost {
         config::get()
     }
 
+    fn now(&self) -> u64 {
+        config::now()
+    }
+
     fn log(&self, level: Level, message: &str) {
         let l = match level {
             Level::Debug => log::Level::Debug,

@@ -282,6 +282,8 @@ pub trait Host {
     fn open(&self, digest: &str) -> Result<Blob, String>;
     /// The plugin's settings as JSON text.
     fn config(&self) -> String;
+    /// The host's time of this call, in Unix seconds.
+    fn now(&self) -> u64;
     /// Log a message.
     fn log(&self, level: Level, message: &str);
 }
@@ -361,6 +363,12 @@ impl Context {
         self.config
             .get(key)
             .and_then(|v| serde_json::from_value(v.clone()).ok())
+    }
+
+    /// The time of this call in Unix seconds, as the host judges it (plugins have no
+    /// clock of their own).
+    pub fn now(&self) -> u64 {
+        self.host.now()
     }
 
     /// Log into the host's log.

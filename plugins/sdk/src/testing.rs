@@ -16,6 +16,7 @@ use crate::{
 pub struct Harness {
     blobs: HashMap<String, Arc<Vec<u8>>>,
     config: serde_json::Value,
+    now: Option<u64>,
     /// Messages the plugin logged.
     pub logs: Arc<Mutex<Vec<(Level, String)>>>,
 }
@@ -23,6 +24,7 @@ pub struct Harness {
 struct HarnessHost {
     blobs: HashMap<String, Arc<Vec<u8>>>,
     config: String,
+    now: u64,
     logs: Arc<Mutex<Vec<(Level, String)>>>,
 }
 
@@ -40,6 +42,9 @@ impl Host for HarnessHost {
     fn config(&self) -> String {
         self.config.clone()
     }
+    fn now(&self) -> u64 {
+        self.now
+    }
     fn log(&self, level: Level, message: &str) {
         self.logs.lock().unwrap().push((level, message.to_string()));
     }
@@ -52,6 +57,12 @@ impl Harness {
             config: serde_json::json!({}),
             ..Harness::default()
         }
+    }
+
+    /// Pretend the host's clock reads `unix_seconds` (by default it is the real time).
+    pub fn with_now(mut self, unix_seconds: u64) -> Self {
+        self.now = Some(unix_seconds);
+        self
     }
 
     /// Use these settings.
@@ -130,6 +141,11 @@ impl Harness {
         Context::new(Box::new(HarnessHost {
             blobs: self.blobs.clone(),
             config: self.config.to_string(),
+            now: self.now.unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs())
+            }),
             logs: self.logs.clone(),
         }))
     }
