@@ -30,6 +30,8 @@ pub struct Config {
     pub plugins: PluginsConfig,
     /// Per-plugin settings, by plugin name.
     pub plugin: BTreeMap<String, PluginConfig>,
+    /// Policy rules over plugin facets (`[[policy]]`), enforced on pull and tag.
+    pub policy: Vec<crate::registry::policy::PolicyRule>,
 }
 
 /// Settings of the plugin runtime as a whole; each limit can be overridden per plugin.
@@ -185,6 +187,7 @@ impl Default for Config {
             log: LogConfig::default(),
             plugins: PluginsConfig::default(),
             plugin: BTreeMap::new(),
+            policy: Vec::new(),
         }
     }
 }
@@ -211,7 +214,7 @@ impl Default for LogConfig {
 
 /// The top-level configuration keys, as `ARCA_<KEY>` variables may name them.
 const CONFIG_KEYS: &[&str] = &[
-    "listen", "data_dir", "storage", "metadata", "limits", "log", "plugins", "plugin",
+    "listen", "data_dir", "storage", "metadata", "limits", "log", "plugins", "plugin", "policy",
 ];
 
 impl Config {

@@ -2165,3 +2165,184 @@ async fn a_blob_downloads_under_a_file_name_for_views_to_link_to() {
         .await
         .error(400, "DIGEST_INVALID");
 }
+
+// ---------------------------------------------------------------------------------------
+// Policies over facets
+// ---------------------------------------------------------------------------------------
+
+/// A registry where, under `prod/**`, a manifest may be pulled or tagged only when a
+/// referrer said `test.about-subject=yes` about it (the test plugin's stand-in for "signed");
+/// the test artifacts themselves (facet `test.mode`) are exempt, like signatures would be.
+async fn policed(rule: Value) -> (tempfile::TempDir, Reg) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path(), plugin("ok"));
+    cfg.policy
+        .push(serde_json::from_value(rule).expect("policy rule parses"));
+    (dir, Reg::open(cfg).await)
+}
+
+fn signed_rule() -> Value {
+    json!({
+        "name": "prod-signed",
+        "repositories": ["prod/**"],
+        "require": [{ "facet": "test.about-subject", "value": "yes" }],
+        "unless": [{ "facet": "test.mode", "value": "*" }]
+    })
+}
+
+#[tokio::test]
+async fn a_policy_refuses_pull_and_tag_until_a_referrer_supplies_the_facet() {
+    let (_dir, reg) = policed(signed_rule()).await;
+    let image = reg.push("prod/app", None, &Art::other("image")).await;
+    image.resp.expect(201);
+    let by_digest = format!("/v2/prod/app/manifests/{}", image.digest);
+
+    let e = reg.get(&by_digest).await.error(403, "DENIED");
+    let msg = e["message"].as_str().unwrap();
+    assert!(msg.contains("\"prod-signed\""), "{e}");
+    assert!(msg.contains("test.about-subject=yes"), "{e}");
+    assert_eq!(e["detail"]["action"], "pull");
+    reg.send(Method::HEAD, &by_digest, None, Vec::new())
+        .await
+        .expect(403);
+    // Tagging it is refused too, and the tag is not created.
+    let e = reg
+        .push("prod/app", Some("1.0"), &Art::other("image"))
+        .await
+        .resp
+        .error(403, "DENIED");
+    assert_eq!(e["detail"]["action"], "tag");
+    reg.get("/v2/prod/app/tags/list").await.expect(200);
+    assert!(
+        reg.get("/v2/prod/app/tags/list").await.json()["tags"]
+            .as_array()
+            .is_none_or(|t| t.is_empty())
+    );
+
+    // Outside prod/** nothing changes.
+    let elsewhere = reg.push("dev/app", Some("1.0"), &Art::other("image")).await;
+    elsewhere.resp.expect(201);
+    reg.get("/v2/dev/app/manifests/1.0").await.expect(200);
+
+    // The "signature" arrives: exempt itself, and it makes the image comply at once.
+    let sig = reg
+        .push(
+            "prod/app",
+            None,
+            &Art::test("signature").subject(&image.digest, image.size),
+        )
+        .await;
+    sig.resp.expect(201);
+    reg.get(&format!("/v2/prod/app/manifests/{}", sig.digest))
+        .await
+        .expect(200);
+    reg.get(&by_digest).await.expect(200);
+    reg.push("prod/app", Some("1.0"), &Art::other("image"))
+        .await
+        .resp
+        .expect(201);
+    reg.get("/v2/prod/app/manifests/1.0").await.expect(200);
+
+    // Deleting the signature takes the compliance away again.
+    reg.delete(&format!("/v2/prod/app/manifests/{}", sig.digest))
+        .await
+        .expect(202);
+    reg.get("/v2/prod/app/manifests/1.0")
+        .await
+        .error(403, "DENIED");
+}
+
+#[tokio::test]
+async fn a_platform_manifest_complies_through_the_index_that_lists_it() {
+    let (_dir, reg) = policed(signed_rule()).await;
+    let child = reg.push("prod/multi", None, &Art::other("amd64")).await;
+    child.resp.expect(201);
+    let index = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{ "mediaType": OCI_MANIFEST, "digest": child.digest, "size": child.size,
+                        "platform": { "os": "linux", "architecture": "amd64" } }]
+    });
+    let index_digest = sha256(&serde_json::to_vec(&index).unwrap());
+    reg.put_manifest("prod/multi", &index_digest, &index)
+        .await
+        .expect(201);
+    let child_uri = format!("/v2/prod/multi/manifests/{}", child.digest);
+    reg.get(&child_uri).await.error(403, "DENIED");
+    // Sign the index, not the platform manifest: pulling the child by digest is allowed.
+    let index_size = serde_json::to_vec(&index).unwrap().len();
+    reg.push(
+        "prod/multi",
+        None,
+        &Art::test("signature").subject(&index_digest, index_size),
+    )
+    .await
+    .resp
+    .expect(201);
+    reg.get(&format!("/v2/prod/multi/manifests/{index_digest}"))
+        .await
+        .expect(200);
+    reg.get(&child_uri).await.expect(200);
+}
+
+#[tokio::test]
+async fn a_policy_can_look_at_the_referrers_own_facets_and_guard_only_tags() {
+    let (_dir, reg) = policed(json!({
+        "name": "tagged-needs-referrer",
+        "repositories": ["rel/*"],
+        "actions": ["tag"],
+        "require_any": [
+            { "facet": "test.mode", "value": "ok", "on": "referrer" },
+            { "facet": "no.such", "value": "x" }
+        ]
+    }))
+    .await;
+    let image = reg.push("rel/app", None, &Art::other("image")).await;
+    image.resp.expect(201);
+    // Pulls are not guarded by this rule.
+    reg.get(&format!("/v2/rel/app/manifests/{}", image.digest))
+        .await
+        .expect(200);
+    let e = reg
+        .push("rel/app", Some("v1"), &Art::other("image"))
+        .await
+        .resp
+        .error(403, "DENIED");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("one of (test.mode=ok on a referrer, no.such=x)"),
+        "{e}"
+    );
+    reg.push(
+        "rel/app",
+        None,
+        &Art::test("attestation").subject(&image.digest, image.size),
+    )
+    .await
+    .resp
+    .expect(201);
+    reg.push("rel/app", Some("v1"), &Art::other("image"))
+        .await
+        .resp
+        .expect(201);
+}
+
+#[test]
+fn a_policy_without_requirements_or_with_a_bad_glob_is_refused_at_start() {
+    let rule =
+        |v: Value| -> arca::registry::policy::PolicyRule { serde_json::from_value(v).unwrap() };
+    let err = arca::registry::policy::Policies::new(&[rule(json!({
+        "name": "empty", "repositories": ["a/**"]
+    }))])
+    .err()
+    .unwrap();
+    assert!(err.to_string().contains("requires nothing"), "{err}");
+    let err = arca::registry::policy::Policies::new(&[rule(json!({
+        "name": "glob", "repositories": ["a/[**"], "require": [{"facet": "x", "value": "y"}]
+    }))])
+    .err()
+    .unwrap();
+    assert!(err.to_string().contains("bad repository pattern"), "{err}");
+}

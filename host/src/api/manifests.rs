@@ -26,6 +26,7 @@ use crate::reference::is_valid_tag;
 use crate::registry::App;
 use crate::registry::indexing::plugin_input;
 use crate::registry::manifest;
+use crate::registry::policy::PolicyAction;
 
 /// A manifest reference from a URL: a digest or a tag, each checked against its grammar.
 enum Target {
@@ -59,6 +60,10 @@ pub(super) async fn get(app: &App, name: &str, reference: &str, head: bool) -> R
         .await
         .map_err(|e| Error::internal("manifest lookup", e))?
         .ok_or_else(|| Error::manifest_unknown(reference))?;
+    if !app.policies().is_empty() {
+        app.enforce_policies(PolicyAction::Pull, name, &rec.digest)
+            .await?;
+    }
     let mut resp = Response::new(rec.content.map(Body::from).unwrap_or_default());
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&rec.media_type) {
@@ -130,7 +135,13 @@ pub(super) async fn put(app: &App, name: &str, reference: &str, req: Request) ->
         Target::Tag(tag) => (Algorithm::Sha256.digest(&body), Some(tag)),
     };
 
-    // 3. Plugins validate. The blobs they read must be there, so check references first.
+    // 3. A tag may only point at a manifest that complies with the policies.
+    if tag.is_some() && !app.policies().is_empty() {
+        app.enforce_policies(PolicyAction::Tag, name, digest.as_str())
+            .await?;
+    }
+
+    // 4. Plugins validate. The blobs they read must be there, so check references first.
     let input = Arc::new(plugin_input(name, tag.as_deref(), &digest, &parsed, &body));
     let mut warnings = Vec::new();
     if !app.plugins().selected(&input, true).is_empty() {
@@ -139,7 +150,7 @@ pub(super) async fn put(app: &App, name: &str, reference: &str, req: Request) ->
         warnings = refuse_if_rejected(outcomes, app.plugins().max_violations())?;
     }
 
-    // 4. Commit, with the reference checks inside the transaction.
+    // 5. Commit, with the reference checks inside the transaction.
     let new = NewManifest {
         repository: name.to_string(),
         digest: digest.to_string(),
@@ -183,7 +194,7 @@ pub(super) async fn put(app: &App, name: &str, reference: &str, req: Request) ->
         }
     }
 
-    // 5. Index before answering; a failure is recorded and retried, never loses the push.
+    // 6. Index before answering; a failure is recorded and retried, never loses the push.
     app.index_manifest(&input).await;
 
     let location = format!("/v2/{name}/manifests/{digest}");

@@ -184,6 +184,17 @@ pub enum FacetMatch {
     Prefix(String),
 }
 
+/// Whose facets a policy condition looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FacetScope {
+    /// The manifest's own facets, including those its referrers said about it.
+    #[default]
+    Manifest,
+    /// The facets of any manifest whose `subject` it is.
+    Referrer,
+}
+
 /// A search.
 #[derive(Debug, Clone, Default)]
 pub struct SearchQuery {
@@ -338,6 +349,20 @@ pub trait MetadataStore: Send + Sync + 'static {
 
     /// Search by facets; returns a page and whether more follow.
     async fn search(&self, q: &SearchQuery) -> MetaResult<(Vec<SearchHit>, bool)>;
+
+    /// Whether a facet `name` matching `value` describes `digest` in `repository` (or one
+    /// of its referrers there, by `scope`).
+    async fn facet_holds(
+        &self,
+        repository: &str,
+        digest: &str,
+        name: &str,
+        value: &FacetMatch,
+        scope: FacetScope,
+    ) -> MetaResult<bool>;
+
+    /// Digests of the indexes in `repository` that list the manifest `digest`.
+    async fn parent_indexes(&self, repository: &str, digest: &str) -> MetaResult<Vec<String>>;
 
     /// Every document of `plugin` in repositories under `prefix` (path prefix; empty = all).
     async fn plugin_documents(&self, plugin: &str, prefix: &str) -> MetaResult<Vec<ViewDocument>>;

@@ -10,9 +10,9 @@ use bytes::Bytes;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    DocumentRow, FacetMatch, IndexResult, ManifestRecord, ManifestRef, MetaError, MetaResult,
-    MetadataStore, NewManifest, Page, PutOutcome, Reference, Referrer, SearchHit, SearchQuery,
-    UploadRecord, ViewDocument, now,
+    DocumentRow, FacetMatch, FacetScope, IndexResult, ManifestRecord, ManifestRef, MetaError,
+    MetaResult, MetadataStore, NewManifest, Page, PutOutcome, Reference, Referrer, SearchHit,
+    SearchQuery, UploadRecord, ViewDocument, now,
 };
 use rusqlite::types::Value as Sql;
 
@@ -830,6 +830,55 @@ impl MetadataStore for SqliteStore {
                 out.push(hit);
             }
             Ok((out, more))
+        })
+        .await
+    }
+
+    async fn facet_holds(
+        &self,
+        repository: &str,
+        digest: &str,
+        name: &str,
+        value: &FacetMatch,
+        scope: FacetScope,
+    ) -> MetaResult<bool> {
+        let (repository, digest, name) =
+            (repository.to_string(), digest.to_string(), name.to_string());
+        let (cmp, v) = match value {
+            FacetMatch::Exact(v) => ("f.value = ?4", v.clone()),
+            FacetMatch::Prefix(p) => ("substr(f.value, 1, length(?4)) = ?4", p.clone()),
+        };
+        let sql = match scope {
+            FacetScope::Manifest => format!(
+                "SELECT EXISTS (SELECT 1 FROM facets f JOIN repositories r ON r.id = f.repository_id
+                 WHERE r.name = ?1 AND f.digest = ?2 AND f.name = ?3 AND {cmp})"
+            ),
+            FacetScope::Referrer => format!(
+                "SELECT EXISTS (SELECT 1 FROM repositories r
+                 JOIN manifests m ON m.repository_id = r.id AND m.subject = ?2
+                 JOIN facets f ON f.repository_id = r.id AND f.digest = m.digest AND f.source_id = m.id
+                 WHERE r.name = ?1 AND f.name = ?3 AND {cmp})"
+            ),
+        };
+        self.read(move |c| {
+            c.prepare_cached(&sql)?
+                .query_row(params![repository, digest, name, v], |r| r.get(0))
+        })
+        .await
+    }
+
+    async fn parent_indexes(&self, repository: &str, digest: &str) -> MetaResult<Vec<String>> {
+        let (repository, digest) = (repository.to_string(), digest.to_string());
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT m.digest FROM manifest_references mr
+                 JOIN manifests m ON m.id = mr.manifest_id
+                 JOIN repositories r ON r.id = m.repository_id
+                 WHERE mr.digest = ?2 AND mr.kind = 'manifest' AND r.name = ?1
+                 ORDER BY m.digest LIMIT 100",
+            )?;
+            let rows = stmt.query_map(params![repository, digest], |r| r.get(0))?;
+            rows.collect()
         })
         .await
     }

@@ -3,6 +3,7 @@
 
 pub mod indexing;
 pub mod manifest;
+pub mod policy;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +24,7 @@ struct Inner {
     blobs: Arc<dyn BlobStore>,
     meta: Arc<dyn MetadataStore>,
     plugins: Arc<PluginHost>,
+    policies: policy::Policies,
 }
 
 impl App {
@@ -36,17 +38,24 @@ impl App {
             config.metadata.read_connections.unwrap_or(8),
         )?;
         let plugins = PluginHost::load(&config)?;
+        let policies = policy::Policies::new(&config.policy)?;
         let app = App {
             inner: Arc::new(Inner {
                 config,
                 blobs: Arc::new(blobs),
                 meta: Arc::new(meta),
                 plugins: Arc::new(plugins),
+                policies,
             }),
         };
         app.reconcile_uploads().await?;
         app.refresh_plugin_switches().await?;
         Ok(app)
+    }
+
+    /// The policy rules in force.
+    pub fn policies(&self) -> &policy::Policies {
+        &self.inner.policies
     }
 
     /// The configuration in force.
