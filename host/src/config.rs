@@ -32,6 +32,27 @@ pub struct Config {
     pub plugin: BTreeMap<String, PluginConfig>,
     /// Policy rules over plugin facets (`[[policy]]`), enforced on pull and tag.
     pub policy: Vec<crate::registry::policy::PolicyRule>,
+    /// Documents served under `/.well-known/` (`[[well_known]]`), e.g. discovery files
+    /// that clients of one artifact type look for on the registry host.
+    pub well_known: Vec<WellKnown>,
+}
+
+/// A document served at `/.well-known/<path>`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WellKnown {
+    /// Path under `/.well-known/`, e.g. `wasm-pkg/registry.json`.
+    pub path: String,
+    /// Its media type. Default `application/json`.
+    #[serde(default = "json_type")]
+    pub content_type: String,
+    /// The body; `{host}` is replaced by the request's `Host` header (the registry as the
+    /// client reached it).
+    pub body: String,
+}
+
+fn json_type() -> String {
+    "application/json".into()
 }
 
 /// Settings of the plugin runtime as a whole; each limit can be overridden per plugin.
@@ -188,6 +209,7 @@ impl Default for Config {
             plugins: PluginsConfig::default(),
             plugin: BTreeMap::new(),
             policy: Vec::new(),
+            well_known: Vec::new(),
         }
     }
 }
@@ -214,7 +236,16 @@ impl Default for LogConfig {
 
 /// The top-level configuration keys, as `ARCA_<KEY>` variables may name them.
 const CONFIG_KEYS: &[&str] = &[
-    "listen", "data_dir", "storage", "metadata", "limits", "log", "plugins", "plugin", "policy",
+    "listen",
+    "data_dir",
+    "storage",
+    "metadata",
+    "limits",
+    "log",
+    "plugins",
+    "plugin",
+    "policy",
+    "well_known",
 ];
 
 impl Config {

@@ -2346,3 +2346,36 @@ fn a_policy_without_requirements_or_with_a_bad_glob_is_refused_at_start() {
     .unwrap();
     assert!(err.to_string().contains("bad repository pattern"), "{err}");
 }
+
+// ---------------------------------------------------------------------------------------
+// Well-known documents
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn configured_well_known_documents_are_served_with_the_host_filled_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = Config::with_data_dir(dir.path());
+    cfg.plugins.builtin = false;
+    cfg.well_known.push(
+        serde_json::from_value(json!({
+            "path": "example/registry.json",
+            "body": "{\"registry\":\"{host}\",\"prefix\":\"pkgs/\"}"
+        }))
+        .unwrap(),
+    );
+    let reg = Reg::open(cfg).await;
+    let r = reg.get("/.well-known/example/registry.json").await;
+    r.expect(200);
+    assert_eq!(
+        r.header("content-type").as_deref(),
+        Some("application/json")
+    );
+    // `Reg::send` sends `host: registry.test`.
+    assert_eq!(
+        r.json(),
+        json!({"registry": "registry.test", "prefix": "pkgs/"})
+    );
+    reg.get("/.well-known/other.json")
+        .await
+        .error(404, "NAME_UNKNOWN");
+}

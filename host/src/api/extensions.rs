@@ -306,3 +306,30 @@ pub(super) async fn switch_plugin(
     };
     run.await.unwrap_or_else(IntoResponse::into_response)
 }
+
+/// `GET /.well-known/<path>`: a document from the `[[well_known]]` configuration.
+pub(super) async fn well_known(State(app): State<App>, req: Request) -> Response {
+    let path = req.uri().path().trim_start_matches("/.well-known/");
+    let Some(doc) = app.config().well_known.iter().find(|w| w.path == path) else {
+        return not_found(format!("no document /.well-known/{path} is configured")).into_response();
+    };
+    // The Host header as the client sent it, if it is a plausible host[:port].
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.bytes().all(|b| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']')
+                })
+        })
+        .unwrap_or("localhost");
+    let body = doc.body.replace("{host}", host);
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, doc.content_type.clone())],
+        body,
+    )
+        .into_response()
+}

@@ -47,6 +47,7 @@ pub fn router(app: App) -> Router {
             get(extensions::repository),
         )
         .route("/_arca/v1/views/{*path}", get(extensions::view))
+        .route("/.well-known/{*path}", get(extensions::well_known))
         .route("/_arca/v1/admin/reindex", post(extensions::reindex))
         .route(
             "/_arca/v1/admin/plugins/{name}",
