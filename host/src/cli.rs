@@ -86,6 +86,64 @@ pub fn plugin_switch(server: &str, name: &str, enabled: Option<bool>) -> anyhow:
     Ok(())
 }
 
+/// The OCI error message of a failed admin call, or the status.
+fn admin_error(what: &str, mut resp: ureq::http::Response<ureq::Body>) -> anyhow::Error {
+    let status = resp.status();
+    let body: serde_json::Value =
+        serde_json::from_reader(resp.body_mut().as_reader()).unwrap_or(serde_json::Value::Null);
+    match body["errors"][0]["message"].as_str() {
+        Some(m) => anyhow::anyhow!("{what}: {m}"),
+        None => anyhow::anyhow!("{what}: {status}"),
+    }
+}
+
+fn admin_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// `arca plugin install REFERENCE`: install a plugin from an OCI artifact on the server.
+pub fn plugin_install(server: &str, reference: &str) -> anyhow::Result<()> {
+    let url = format!("{}/_arca/v1/admin/plugins", server.trim_end_matches('/'));
+    let body = serde_json::json!({ "reference": reference }).to_string();
+    let mut resp = admin_agent()
+        .post(&url)
+        .header("content-type", "application/json")
+        .send(body.as_bytes())
+        .map_err(|e| anyhow::anyhow!("POST {url}: {e}"))?;
+    if resp.status() != 201 {
+        return Err(admin_error(&format!("installing {reference}"), resp));
+    }
+    let v: serde_json::Value = serde_json::from_reader(resp.body_mut().as_reader())?;
+    println!(
+        "installed {} {} from {} (component {})",
+        v["name"].as_str().unwrap_or(""),
+        v["version"].as_str().unwrap_or(""),
+        v["source"].as_str().unwrap_or(""),
+        v["digest"].as_str().unwrap_or("")
+    );
+    Ok(())
+}
+
+/// `arca plugin remove NAME`: remove an installed plugin from the server.
+pub fn plugin_remove(server: &str, name: &str) -> anyhow::Result<()> {
+    let url = format!(
+        "{}/_arca/v1/admin/plugins/{name}",
+        server.trim_end_matches('/')
+    );
+    let resp = admin_agent()
+        .delete(&url)
+        .call()
+        .map_err(|e| anyhow::anyhow!("DELETE {url}: {e}"))?;
+    if resp.status() != 204 {
+        return Err(admin_error(&format!("removing {name}"), resp));
+    }
+    println!("removed {name}");
+    Ok(())
+}
+
 /// `arca reindex`: rerun every indexer on the running server.
 pub fn reindex(server: &str, repository: Option<&str>) -> anyhow::Result<()> {
     let mut url = format!("{}/_arca/v1/admin/reindex", server.trim_end_matches('/'));

@@ -75,6 +75,11 @@ pub struct PluginsConfig {
     pub concurrency: Option<usize>,
     /// Where precompiled plugins are cached. Default `<data_dir>/plugin-cache`.
     pub cache_dir: Option<PathBuf>,
+    /// Largest component `arca plugin install` accepts, in bytes. Default 64 MiB.
+    pub max_component_bytes: u64,
+    /// Registries (`host:port`) that `arca plugin install` reaches over plain HTTP;
+    /// loopback addresses always are.
+    pub insecure_registries: Vec<String>,
 }
 
 impl Default for PluginsConfig {
@@ -88,6 +93,8 @@ impl Default for PluginsConfig {
             max_violations: 100,
             concurrency: None,
             cache_dir: None,
+            max_component_bytes: 64 * 1024 * 1024,
+            insecure_registries: Vec::new(),
         }
     }
 }

@@ -78,6 +78,24 @@ enum PluginCommand {
         #[arg(long, env = "ARCA_URL", default_value = "http://127.0.0.1:5000")]
         url: String,
     },
+    /// Install a plugin from an OCI artifact (its one layer is the component), in this
+    /// registry (`plugins/lint:1.0`) or another (`ghcr.io/acme/lint@sha256:…`). A tag is
+    /// resolved and pinned to its digest; the plugin is active at once on every replica.
+    Install {
+        /// `[registry/]repository(:tag|@digest)`.
+        reference: String,
+        /// The server's base URL.
+        #[arg(long, env = "ARCA_URL", default_value = "http://127.0.0.1:5000")]
+        url: String,
+    },
+    /// Remove a plugin installed with `arca plugin install`.
+    Remove {
+        /// Plugin name.
+        name: String,
+        /// The server's base URL.
+        #[arg(long, env = "ARCA_URL", default_value = "http://127.0.0.1:5000")]
+        url: String,
+    },
     /// Return a plugin to what the configuration says.
     Reset {
         /// Plugin name.
@@ -166,6 +184,12 @@ fn main() -> anyhow::Result<()> {
         Command::Plugin {
             command: PluginCommand::Reset { name, url },
         } => arca::cli::plugin_switch(&url, &name, None),
+        Command::Plugin {
+            command: PluginCommand::Install { reference, url },
+        } => arca::cli::plugin_install(&url, &reference),
+        Command::Plugin {
+            command: PluginCommand::Remove { name, url },
+        } => arca::cli::plugin_remove(&url, &name),
         Command::Reindex { url, repository } => arca::cli::reindex(&url, repository.as_deref()),
         Command::Plugin {
             command:

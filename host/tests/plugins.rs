@@ -2379,3 +2379,251 @@ async fn configured_well_known_documents_are_served_with_the_host_filled_in() {
         .await
         .error(404, "NAME_UNKNOWN");
 }
+
+// ---------------------------------------------------------------------------------------
+// Plugins installed from OCI artifacts
+// ---------------------------------------------------------------------------------------
+
+const EXAMPLE_WASM: &str = env!("ARCA_EXAMPLE_REQUIRED_ANNOTATIONS_WASM");
+const PLUGIN_LAYER: &str = "application/vnd.example.plugin.component";
+
+/// A registry with no plugin loaded, where `required-annotations` (once installed) wants
+/// `org.example.owner` on every manifest.
+fn install_config(dir: &Path) -> Config {
+    let mut cfg = Config::with_data_dir(dir);
+    cfg.plugins.builtin = false;
+    let mut pc = PluginConfig::default();
+    pc.settings
+        .insert("required".into(), json!(["org.example.owner"]));
+    cfg.plugin.insert("required-annotations".into(), pc);
+    cfg
+}
+
+/// Push the example plugin as an artifact whose one layer is the component.
+async fn push_plugin(reg: &Reg, repo: &str, tag: &str) -> Pushed {
+    let wasm = std::fs::read(EXAMPLE_WASM).unwrap();
+    let p = reg
+        .push(
+            repo,
+            Some(tag),
+            &Art::other("plugin").layer(PLUGIN_LAYER, &wasm),
+        )
+        .await;
+    p.resp.expect(201);
+    p
+}
+
+async fn install(reg: &Reg, reference: &str) -> Resp {
+    reg.send(
+        Method::POST,
+        "/_arca/v1/admin/plugins",
+        Some("application/json"),
+        json!({ "reference": reference }).to_string().into_bytes(),
+    )
+    .await
+}
+
+async fn loaded_names(reg: &Reg) -> Vec<(String, String)> {
+    let r = reg.get("/_arca/v1/plugins").await;
+    r.expect(200);
+    r.json()["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["source"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_plugin_installed_from_this_registry_is_active_at_once_and_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let pushed = {
+        let reg = Reg::open(install_config(dir.path())).await;
+        let pushed = push_plugin(&reg, "plugins/required", "1.0").await;
+        // Before: anything goes.
+        reg.push("apps/one", Some("a"), &Art::other("before"))
+            .await
+            .resp
+            .expect(201);
+
+        let r = install(&reg, "plugins/required:1.0").await;
+        r.expect(201);
+        let desc = r.json();
+        assert_eq!(desc["name"], "required-annotations", "{desc}");
+        // Pinned: the source names the manifest digest, not the tag.
+        assert_eq!(
+            desc["source"],
+            format!("oci:plugins/required@{}", pushed.digest)
+        );
+        assert_eq!(
+            desc["digest"],
+            sha256(&std::fs::read(EXAMPLE_WASM).unwrap())
+        );
+
+        // The next push is checked by it, without a restart.
+        let e = reg
+            .push("apps/one", Some("b"), &Art::other("after"))
+            .await
+            .resp
+            .error(400, "MANIFEST_INVALID");
+        assert!(
+            e["message"].as_str().unwrap().contains("org.example.owner"),
+            "{e}"
+        );
+        pushed
+    };
+
+    // A restart loads it again, from the blob store.
+    let reg = Reg::open(install_config(dir.path())).await;
+    assert_eq!(
+        loaded_names(&reg).await,
+        vec![(
+            "required-annotations".to_string(),
+            format!("oci:plugins/required@{}", pushed.digest)
+        )]
+    );
+    reg.push("apps/one", Some("c"), &Art::other("restarted"))
+        .await
+        .resp
+        .error(400, "MANIFEST_INVALID");
+
+    // Removed: gone at once, and after a restart.
+    reg.delete("/_arca/v1/admin/plugins/required-annotations")
+        .await
+        .expect(204);
+    reg.push("apps/one", Some("d"), &Art::other("removed"))
+        .await
+        .resp
+        .expect(201);
+    reg.delete("/_arca/v1/admin/plugins/required-annotations")
+        .await
+        .error(404, "NAME_UNKNOWN");
+    drop(reg);
+    let reg = Reg::open(install_config(dir.path())).await;
+    assert!(loaded_names(&reg).await.is_empty());
+}
+
+#[tokio::test]
+async fn installing_refuses_what_is_not_a_plugin_artifact_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = Reg::open(install_config(dir.path())).await;
+    reg.push(
+        "plugins/junk",
+        Some("1"),
+        &Art::other("junk").layer(PLUGIN_LAYER, b"\0asm not really"),
+    )
+    .await
+    .resp
+    .expect(201);
+    let e = install(&reg, "plugins/junk:1")
+        .await
+        .error(400, "MANIFEST_INVALID");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a loadable plugin component"),
+        "{e}"
+    );
+    install(&reg, "plugins/missing:1")
+        .await
+        .error(404, "MANIFEST_UNKNOWN");
+    install(&reg, "plugins/junk")
+        .await
+        .error(400, "NAME_INVALID");
+    // Two layers: which one would be the component?
+    let wasm = std::fs::read(EXAMPLE_WASM).unwrap();
+    let mut art = Art::other("two").layer(PLUGIN_LAYER, &wasm);
+    art.layers.push((PLUGIN_LAYER.into(), b"second".to_vec()));
+    reg.push("plugins/two", Some("1"), &art)
+        .await
+        .resp
+        .expect(201);
+    let e = install(&reg, "plugins/two:1")
+        .await
+        .error(400, "MANIFEST_INVALID");
+    assert!(
+        e["message"].as_str().unwrap().contains("exactly one layer"),
+        "{e}"
+    );
+    // A configured plugin is not removable, only switchable.
+    let dir2 = tempfile::tempdir().unwrap();
+    let reg2 = Reg::open(config(dir2.path(), plugin("ok"))).await;
+    let e = reg2
+        .delete(&format!("/_arca/v1/admin/plugins/{TEST_PLUGIN}"))
+        .await
+        .error(400, "UNSUPPORTED");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("arca plugin disable"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn installing_from_a_repository_obeys_the_install_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = install_config(dir.path());
+    cfg.policy.push(
+        serde_json::from_value(json!({
+            "name": "plugins-reviewed",
+            "repositories": ["plugins/**"],
+            "actions": ["install"],
+            "require": [{ "facet": "review.approved", "value": "true" }]
+        }))
+        .unwrap(),
+    );
+    let reg = Reg::open(cfg).await;
+    push_plugin(&reg, "plugins/required", "1.0").await;
+    let e = install(&reg, "plugins/required:1.0")
+        .await
+        .error(403, "DENIED");
+    assert!(
+        e["message"].as_str().unwrap().contains("plugins-reviewed"),
+        "{e}"
+    );
+    assert!(loaded_names(&reg).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_installs_from_another_registry_pinned_and_verified() {
+    // The other registry, on a real loopback port.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = Reg::open(install_config(other_dir.path())).await;
+    let pushed = push_plugin(&other, "acme/required", "2.0").await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = other.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let dir = tempfile::tempdir().unwrap();
+    let reg = Reg::open(install_config(dir.path())).await;
+    // A pin that does not match what the registry serves is refused.
+    let wrong = format!("sha256:{}", "0".repeat(64));
+    let e = install(&reg, &format!("{addr}/acme/required@{wrong}"))
+        .await
+        .error(400, "MANIFEST_INVALID");
+    assert!(e["message"].as_str().unwrap().contains("404"), "{e}");
+
+    let r = install(&reg, &format!("{addr}/acme/required:2.0")).await;
+    r.expect(201);
+    assert_eq!(
+        r.json()["source"],
+        format!("oci:{addr}/acme/required@{}", pushed.digest)
+    );
+    reg.push("apps/x", Some("1"), &Art::other("x"))
+        .await
+        .resp
+        .error(400, "MANIFEST_INVALID");
+    // Kept locally: a restart does not need the other registry.
+    drop(reg);
+    let reg = Reg::open(install_config(dir.path())).await;
+    assert_eq!(loaded_names(&reg).await.len(), 1);
+}

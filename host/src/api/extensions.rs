@@ -307,6 +307,33 @@ pub(super) async fn switch_plugin(
     run.await.unwrap_or_else(IntoResponse::into_response)
 }
 
+/// `POST /_arca/v1/admin/plugins` with `{"reference": "<[registry/]repository(:tag|@digest)>"}`:
+/// install a plugin from an OCI artifact, pinned by digest; active at once.
+pub(super) async fn install_plugin(State(app): State<App>, body: axum::body::Bytes) -> Response {
+    let run = async {
+        let v: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|e| bad_request(format!("body must be JSON: {e}")))?;
+        let reference = v["reference"].as_str().ok_or_else(|| {
+            bad_request("body must be {\"reference\": \"[registry/]repository(:tag|@digest)\"}")
+        })?;
+        let desc = app.install_plugin(reference).await?;
+        Ok::<_, Error>((StatusCode::CREATED, json_ok(json!(desc))).into_response())
+    };
+    run.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `DELETE /_arca/v1/admin/plugins/<name>`: remove an installed plugin.
+pub(super) async fn remove_plugin(
+    State(app): State<App>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> Response {
+    match app.remove_plugin(&name).await {
+        Ok(true) => StatusCode::NO_CONTENT.into_response(),
+        Ok(false) => not_found(format!("no installed plugin named {name:?}")).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
 /// `GET /.well-known/<path>`: a document from the `[[well_known]]` configuration.
 pub(super) async fn well_known(State(app): State<App>, req: Request) -> Response {
     let path = req.uri().path().trim_start_matches("/.well-known/");

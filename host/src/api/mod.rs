@@ -49,9 +49,10 @@ pub fn router(app: App) -> Router {
         .route("/_arca/v1/views/{*path}", get(extensions::view))
         .route("/.well-known/{*path}", get(extensions::well_known))
         .route("/_arca/v1/admin/reindex", post(extensions::reindex))
+        .route("/_arca/v1/admin/plugins", post(extensions::install_plugin))
         .route(
             "/_arca/v1/admin/plugins/{name}",
-            axum::routing::put(extensions::switch_plugin),
+            axum::routing::put(extensions::switch_plugin).delete(extensions::remove_plugin),
         )
         .fallback(not_found)
         .layer(middleware::from_fn(observe))

@@ -184,6 +184,21 @@ pub enum FacetMatch {
     Prefix(String),
 }
 
+/// A plugin installed at run time from an OCI reference.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct InstalledPlugin {
+    /// The name the plugin declares.
+    pub name: String,
+    /// The reference it was installed from, as given.
+    pub reference: String,
+    /// Digest of the manifest it was installed from (the pin).
+    pub manifest: String,
+    /// Digest of the component blob.
+    pub component: String,
+    /// Unix seconds.
+    pub installed_at: i64,
+}
+
 /// Whose facets a policy condition looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -349,6 +364,15 @@ pub trait MetadataStore: Send + Sync + 'static {
 
     /// Search by facets; returns a page and whether more follow.
     async fn search(&self, q: &SearchQuery) -> MetaResult<(Vec<SearchHit>, bool)>;
+
+    /// Plugins installed at run time, by name.
+    async fn installed_plugins(&self) -> MetaResult<Vec<InstalledPlugin>>;
+
+    /// Record (or replace, by name) an installed plugin.
+    async fn put_installed_plugin(&self, p: InstalledPlugin) -> MetaResult<()>;
+
+    /// Forget an installed plugin; whether there was one.
+    async fn delete_installed_plugin(&self, name: &str) -> MetaResult<bool>;
 
     /// Whether a facet `name` matching `value` describes `digest` in `repository` (or one
     /// of its referrers there, by `scope`).

@@ -10,9 +10,9 @@ use bytes::Bytes;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    DocumentRow, FacetMatch, FacetScope, IndexResult, ManifestRecord, ManifestRef, MetaError,
-    MetaResult, MetadataStore, NewManifest, Page, PutOutcome, Reference, Referrer, SearchHit,
-    SearchQuery, UploadRecord, ViewDocument, now,
+    DocumentRow, FacetMatch, FacetScope, IndexResult, InstalledPlugin, ManifestRecord, ManifestRef,
+    MetaError, MetaResult, MetadataStore, NewManifest, Page, PutOutcome, Reference, Referrer,
+    SearchHit, SearchQuery, UploadRecord, ViewDocument, now,
 };
 use rusqlite::types::Value as Sql;
 
@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0002_plugins.sql"),
     include_str!("../../migrations/0003_plugin_state.sql"),
     include_str!("../../migrations/0004_validation_warnings.sql"),
+    include_str!("../../migrations/0005_installed_plugins.sql"),
 ];
 
 impl From<rusqlite::Error> for MetaError {
@@ -830,6 +831,48 @@ impl MetadataStore for SqliteStore {
                 out.push(hit);
             }
             Ok((out, more))
+        })
+        .await
+    }
+
+    async fn installed_plugins(&self) -> MetaResult<Vec<InstalledPlugin>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT name, reference, manifest, component, installed_at FROM installed_plugins ORDER BY name",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(InstalledPlugin {
+                    name: r.get(0)?,
+                    reference: r.get(1)?,
+                    manifest: r.get(2)?,
+                    component: r.get(3)?,
+                    installed_at: r.get(4)?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn put_installed_plugin(&self, p: InstalledPlugin) -> MetaResult<()> {
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO installed_plugins (name, reference, manifest, component, installed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (name) DO UPDATE SET reference = excluded.reference,
+                   manifest = excluded.manifest, component = excluded.component,
+                   installed_at = excluded.installed_at",
+                params![p.name, p.reference, p.manifest, p.component, p.installed_at],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_installed_plugin(&self, name: &str) -> MetaResult<bool> {
+        let name = name.to_string();
+        self.write(move |c| {
+            Ok(c.execute("DELETE FROM installed_plugins WHERE name = ?1", [name])? > 0)
         })
         .await
     }

@@ -220,6 +220,11 @@ struct Loaded {
 }
 
 impl Loaded {
+    /// Installed at run time from an OCI reference (not built in, not a configured file).
+    fn installed(&self) -> bool {
+        self.desc.source.starts_with(INSTALLED_PREFIX)
+    }
+
     fn enabled(&self) -> bool {
         self.switch
             .read()
@@ -284,6 +289,9 @@ pub struct Outcome<T> {
     pub fail_closed: bool,
 }
 
+/// The source label of plugins installed at run time: `oci:<reference>@<digest>`.
+pub const INSTALLED_PREFIX: &str = "oci:";
+
 /// A built-in plugin: compiled from `plugins/` by the build script and embedded.
 struct Builtin {
     name: &'static str,
@@ -302,8 +310,12 @@ const BUILTIN: &[Builtin] = &[Builtin {
 /// All loaded plugins and the sandbox they run in.
 pub struct PluginHost {
     sandbox: Arc<Sandbox>,
-    plugins: Vec<Arc<Loaded>>,
+    /// Replaced whole when a plugin is installed or removed at run time; calls work on a
+    /// snapshot, so one in flight finishes with the plugin it started with.
+    plugins: std::sync::RwLock<Arc<Vec<Arc<Loaded>>>>,
     max_violations: usize,
+    /// The configuration plugins installed at run time are set up with.
+    config: Config,
 }
 
 impl PluginHost {
@@ -378,9 +390,71 @@ impl PluginHost {
         }
         Ok(PluginHost {
             sandbox,
-            plugins,
+            plugins: std::sync::RwLock::new(Arc::new(plugins)),
             max_violations: p.max_violations,
+            config: config.clone(),
         })
+    }
+
+    /// The plugins loaded now.
+    fn list(&self) -> Arc<Vec<Arc<Loaded>>> {
+        self.plugins
+            .read()
+            .map_or_else(|e| e.into_inner().clone(), |l| l.clone())
+    }
+
+    /// Load a component at run time (`arca plugin install`), labelled `source`. Replaces a
+    /// plugin of the same name that was itself installed; refuses to shadow a built-in or
+    /// configured one.
+    pub fn install(&self, source: String, wasm: &[u8]) -> anyhow::Result<PluginDescription> {
+        let p = &self.config.plugins;
+        let digest = Algorithm::Sha256.digest(wasm);
+        let pre = self
+            .sandbox
+            .prepare(wasm, digest.hex(), &self.config.plugin_cache_path())
+            .map_err(|e| anyhow::anyhow!("{source} is not a loadable plugin component: {e:#}"))?;
+        let info = Self::info_of(&self.sandbox, &pre, &source, p.deadline_ms)?;
+        let pc = self
+            .config
+            .plugin
+            .get(&info.name)
+            .cloned()
+            .unwrap_or_default();
+        let loaded = Arc::new(Self::loaded(info, pc, pre, digest.to_string(), source, p)?);
+        let mut guard = self.plugins.write().unwrap_or_else(|e| e.into_inner());
+        let mut next: Vec<Arc<Loaded>> = guard.as_ref().clone();
+        if let Some(i) = next.iter().position(|l| l.desc.name == loaded.desc.name) {
+            if !next[i].installed() {
+                anyhow::bail!(
+                    "a plugin named {:?} is already loaded from {}; an installed plugin cannot replace it",
+                    loaded.desc.name,
+                    next[i].desc.source
+                );
+            }
+            next[i] = loaded.clone();
+        } else {
+            next.push(loaded.clone());
+        }
+        *guard = Arc::new(next);
+        Ok(Self::description(&loaded))
+    }
+
+    /// Unload a plugin installed at run time. `Ok(false)`: no plugin of that name.
+    pub fn uninstall(&self, name: &str) -> anyhow::Result<bool> {
+        let mut guard = self.plugins.write().unwrap_or_else(|e| e.into_inner());
+        let Some(i) = guard.iter().position(|l| l.desc.name == name) else {
+            return Ok(false);
+        };
+        if !guard[i].installed() {
+            anyhow::bail!(
+                "plugin {name:?} comes from {}, not from `arca plugin install`: turn it off with `arca plugin disable {name}` instead",
+                guard[i].desc.source
+            );
+        }
+        let mut next: Vec<Arc<Loaded>> = guard.as_ref().clone();
+        next.remove(i);
+        *guard = Arc::new(next);
+        Ok(true)
     }
 
     fn info_of(
@@ -492,7 +566,7 @@ impl PluginHost {
 
     /// Apply the run-time switches read from the metadata store.
     pub fn apply_switches(&self, switches: &[(String, bool)]) {
-        for p in &self.plugins {
+        for p in self.list().iter() {
             let on = switches
                 .iter()
                 .find(|(n, _)| *n == p.desc.name)
@@ -505,7 +579,7 @@ impl PluginHost {
 
     /// What is loaded.
     pub fn describe(&self) -> Vec<PluginDescription> {
-        self.plugins.iter().map(|p| Self::description(p)).collect()
+        self.list().iter().map(|p| Self::description(p)).collect()
     }
 
     fn description(p: &Loaded) -> PluginDescription {
@@ -517,11 +591,11 @@ impl PluginHost {
 
     /// Whether a plugin of this name is loaded.
     pub fn get(&self, name: &str) -> Option<PluginDescription> {
-        self.find(name).map(|p| Self::description(p))
+        self.find(name).map(|p| Self::description(&p))
     }
 
-    fn find(&self, name: &str) -> Option<&Arc<Loaded>> {
-        self.plugins.iter().find(|p| p.desc.name == name)
+    fn find(&self, name: &str) -> Option<Arc<Loaded>> {
+        self.list().iter().find(|p| p.desc.name == name).cloned()
     }
 
     /// How many violations a rejection lists.
@@ -538,7 +612,7 @@ impl PluginHost {
     }
 
     fn select(&self, m: &ManifestInput, validate: bool) -> Vec<(Arc<Loaded>, serde_json::Value)> {
-        self.plugins
+        self.list()
             .iter()
             .filter(|p| if validate { p.validate } else { p.index })
             .filter(|p| p.handles(m))
@@ -683,7 +757,7 @@ impl PluginHost {
         target: Option<(&Arc<ManifestInput>, Arc<dyn BlobSource>)>,
         documents: Vec<String>,
     ) -> Option<Result<Rendered, CallError>> {
-        let p = self.find(plugin)?.clone();
+        let p = self.find(plugin)?;
         if !p.render || !p.desc.views.iter().any(|v| v == view) {
             return None;
         }

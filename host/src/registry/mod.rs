@@ -2,6 +2,7 @@
 //! the blob store and the metadata store, plus the background work that keeps them tidy.
 
 pub mod indexing;
+pub mod install;
 pub mod manifest;
 pub mod policy;
 
@@ -49,8 +50,14 @@ impl App {
             }),
         };
         app.reconcile_uploads().await?;
+        app.sync_installed_plugins().await?;
         app.refresh_plugin_switches().await?;
         Ok(app)
+    }
+
+    /// The plugin host, shared (for work on the blocking pool).
+    fn inner_plugins(&self) -> Arc<PluginHost> {
+        self.inner.plugins.clone()
     }
 
     /// The policy rules in force.
@@ -126,6 +133,9 @@ impl App {
                     && let Err(e) = app.expire_uploads().await
                 {
                     tracing::warn!(error = %e, "upload expiry failed");
+                }
+                if let Err(e) = app.sync_installed_plugins().await {
+                    tracing::warn!(error = %e, "reading installed plugins failed");
                 }
                 if let Err(e) = app.refresh_plugin_switches().await {
                     tracing::warn!(error = %e, "reading plugin switches failed");

@@ -19,6 +19,8 @@ pub enum PolicyAction {
     Pull,
     /// `PUT` of a manifest by tag: the tag may only point at a manifest that complies.
     Tag,
+    /// `arca plugin install` from a repository of this registry.
+    Install,
 }
 
 impl PolicyAction {
@@ -26,6 +28,7 @@ impl PolicyAction {
         match self {
             PolicyAction::Pull => "pull",
             PolicyAction::Tag => "tag",
+            PolicyAction::Install => "install",
         }
     }
 }
