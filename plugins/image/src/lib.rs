@@ -98,16 +98,25 @@ fn read_config(m: &Manifest, cx: &Context) -> Result<ImageConfig, Violation> {
 }
 
 /// A required string field: the wrong type is an error; absence only a warning, because
-/// many tools push placeholder configs that clients still pull happily.
+/// many tools push placeholder configs that clients still pull happily. An empty string is
+/// an error where clients choose by it (index platforms) and a warning in image configs,
+/// where cosign's signature and SBOM artifacts carry `"architecture": "", "os": ""`.
 fn check_string(
     v: &Option<Value>,
     path: &str,
+    empty_is_error: bool,
     errors: &mut Vec<Violation>,
     warnings: &mut Vec<Violation>,
 ) {
     match v {
         Some(Value::String(s)) if !s.is_empty() => {}
-        Some(Value::String(_)) => errors.push(Violation::new(path, "must not be empty")),
+        Some(Value::String(_)) if empty_is_error => {
+            errors.push(Violation::new(path, "must not be empty"))
+        }
+        Some(Value::String(_)) => warnings.push(Violation::new(
+            path,
+            "is empty; the image spec requires a value",
+        )),
         Some(other) => errors.push(Violation::new(
             path,
             format!("must be a string, got {other}"),
@@ -160,6 +169,7 @@ impl Plugin for Image {
                 check_string(
                     &arch,
                     &format!("/manifests/{i}/platform/architecture"),
+                    true,
                     &mut errors,
                     &mut warnings,
                 );
@@ -167,6 +177,7 @@ impl Plugin for Image {
                 check_string(
                     &os,
                     &format!("/manifests/{i}/platform/os"),
+                    true,
                     &mut errors,
                     &mut warnings,
                 );
@@ -178,10 +189,11 @@ impl Plugin for Image {
                     check_string(
                         &cfg.architecture,
                         "config:/architecture",
+                        false,
                         &mut errors,
                         &mut warnings,
                     );
-                    check_string(&cfg.os, "config:/os", &mut errors, &mut warnings);
+                    check_string(&cfg.os, "config:/os", false, &mut errors, &mut warnings);
                     if let Some(rootfs) = &cfg.rootfs {
                         let layers = m
                             .layers
@@ -323,6 +335,23 @@ mod tests {
         let mut m = h.manifest(None, c, vec![l]);
         m.annotations = vec![(BASE_NAME.into(), "docker.io/library/debian:12".into())];
         (h, m)
+    }
+
+    #[test]
+    fn cosign_placeholder_configs_are_accepted_with_warnings() {
+        // What cosign writes as the config of its .sig/.sbom/.att artifacts.
+        let (h, m) = image(json!({
+            "architecture": "", "os": "", "created": "0001-01-01T00:00:00Z",
+            "config": {}, "history": [{"created": "0001-01-01T00:00:00Z"}],
+            "rootfs": {"type": "layers", "diff_ids": ["sha256:00"]}
+        }));
+        match h.validate::<Image>(&m) {
+            Verdict::Accept(w) => {
+                let paths: Vec<&str> = w.iter().map(|v| v.path.as_str()).collect();
+                assert_eq!(paths, ["config:/architecture", "config:/os"], "{w:?}");
+            }
+            other => panic!("refused: {other:?}"),
+        }
     }
 
     #[test]
