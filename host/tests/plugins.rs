@@ -624,29 +624,24 @@ async fn the_registry_keeps_serving_while_plugins_loop() {
             .expect(201);
         served.push((t.elapsed(), Instant::now()));
     }
-    // The first round was served while every looping push was still running.
-    let first_served = served[0].1;
+    // Every round was served while looping pushes were still running: ordering, not
+    // timing, so a loaded machine cannot make this flaky.
+    let (first_served, last_served) = (served[0].1, served.last().unwrap().1);
+    let mut finishes = Vec::new();
     for h in spinning {
         let (resp, finished) = h.await.unwrap();
         let e = resp.error(400, "MANIFEST_INVALID");
         assert!(e["message"].as_str().unwrap().contains("timed out"), "{e}");
-        assert!(
-            finished > first_served,
-            "a looping push finished before other requests were served: {:?} after the start",
-            finished - started
-        );
+        finishes.push(finished);
     }
-    let served: Vec<Duration> = served.into_iter().map(|(took, _)| took).collect();
-    let slowest = served.iter().max().unwrap();
     assert!(
-        *slowest < Duration::from_millis(500),
-        "requests took {served:?} while plugins looped"
+        finishes.iter().all(|f| *f > first_served),
+        "a looping push finished before other requests were served ({:?} after the start)",
+        finishes.iter().min().map(|f| *f - started)
     );
-    // Five loops of one second, three at a time: two rounds.
     assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        started.elapsed()
+        finishes.iter().any(|f| *f > last_served),
+        "requests were served only after every looping push finished"
     );
 }
 
