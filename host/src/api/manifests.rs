@@ -2,10 +2,10 @@
 //!
 //! The push path, top to bottom: read the body within the size limit → parse and check
 //! its structure → check it against the reference it is pushed under → let every matching
-//! plugin validate it (in parallel, sandboxed) → commit manifest, tag and referrer edge in
-//! one metadata transaction, after checking (inside that same transaction) that every blob
-//! and manifest it references is in the repository → index it with every matching plugin
-//! before answering, so search is consistent once the push is acknowledged.
+//! plugin validate it (in parallel, sandboxed) → let every matching plugin index it → commit
+//! manifest, tag, referrer edge, warnings and index documents in one metadata transaction,
+//! after checking (inside that same transaction) that every blob and manifest it references
+//! is in the repository. Search is consistent once the push is acknowledged.
 
 use std::sync::Arc;
 
@@ -143,14 +143,29 @@ pub(super) async fn put(app: &App, name: &str, reference: &str, req: Request) ->
 
     // 4. Plugins validate. The blobs they read must be there, so check references first.
     let input = Arc::new(plugin_input(name, tag.as_deref(), &digest, &parsed, &body));
-    let mut warnings = Vec::new();
-    if !app.plugins().selected(&input, true).is_empty() {
+    let (validators, indexers) = (
+        !app.plugins().selected(&input, true).is_empty(),
+        !app.plugins().selected(&input, false).is_empty(),
+    );
+    if validators || indexers {
         check_references(app, name, &parsed).await?;
+    }
+    let mut warnings = Vec::new();
+    if validators {
         let outcomes = app.plugins().validate(&input, app.blob_source(name)).await;
         warnings = refuse_if_rejected(outcomes, app.plugins().max_violations())?;
     }
 
-    // 5. Commit, with the reference checks inside the transaction.
+    // 5. Index, so that what plugins say commits with the manifest: search is consistent
+    //    once the push is acknowledged, at the cost of no extra write. A failure is kept as
+    //    a failed job and retried; it never loses the push.
+    let index = if indexers {
+        app.index_results(&input).await
+    } else {
+        Vec::new()
+    };
+
+    // 6. Commit, with the reference checks inside the transaction.
     let new = NewManifest {
         repository: name.to_string(),
         digest: digest.to_string(),
@@ -168,6 +183,7 @@ pub(super) async fn put(app: &App, name: &str, reference: &str, req: Request) ->
         },
         tag: tag.clone(),
         warnings,
+        index,
     };
     match app
         .meta()
@@ -193,9 +209,6 @@ pub(super) async fn put(app: &App, name: &str, reference: &str, req: Request) ->
             .with_detail(serde_json::json!({ "digest": d })));
         }
     }
-
-    // 6. Index before answering; a failure is recorded and retried, never loses the push.
-    app.index_manifest(&input).await;
 
     let location = format!("/v2/{name}/manifests/{digest}");
     let mut hdrs = vec![

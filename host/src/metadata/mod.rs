@@ -64,6 +64,8 @@ pub struct NewManifest {
     pub tag: Option<String>,
     /// Warnings from plugins that accepted it; they replace those of an earlier push.
     pub warnings: Vec<PluginWarnings>,
+    /// What indexing plugins said about it, by plugin: stored in the same transaction.
+    pub index: Vec<(String, IndexResult)>,
 }
 
 /// What one plugin warned about when it accepted a manifest.

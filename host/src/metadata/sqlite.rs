@@ -214,6 +214,52 @@ fn run_in_savepoint<T>(
     }
 }
 
+/// Replace what `plugin` said about the manifest `id` (`digest` in repository `repo`).
+fn write_index(
+    tx: &Connection,
+    id: i64,
+    repo: i64,
+    digest: &str,
+    manifest_subject: Option<String>,
+    plugin: &str,
+    result: IndexResult,
+) -> rusqlite::Result<()> {
+    let t = now();
+    tx.execute("DELETE FROM documents WHERE manifest_id = ?1 AND plugin = ?2", params![id, plugin])?;
+    tx.execute("DELETE FROM facets WHERE source_id = ?1 AND plugin = ?2", params![id, plugin])?;
+    let (state, error) = match result {
+        IndexResult::Failed(e) => ("failed", Some(e)),
+        IndexResult::Done(None) => ("done", None),
+        IndexResult::Done(Some(doc)) => {
+            tx.execute(
+                "INSERT INTO documents (manifest_id, plugin, json, updated_at) VALUES (?1, ?2, ?3, ?4)",
+                params![id, plugin, doc.json, t],
+            )?;
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO facets (repository_id, digest, source_id, plugin, name, value)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for (name, value) in &doc.facets {
+                ins.execute(params![repo, digest, id, plugin, name, value])?;
+            }
+            if let Some(subject) = doc.subject.or(manifest_subject) {
+                for (name, value) in &doc.subject_facets {
+                    ins.execute(params![repo, subject, id, plugin, name, value])?;
+                }
+            }
+            ("done", None)
+        }
+    };
+    tx.execute(
+        "INSERT INTO index_jobs (manifest_id, plugin, state, error, attempts, updated_at)
+         VALUES (?1, ?2, ?3, ?4, 1, ?5)
+         ON CONFLICT (manifest_id, plugin) DO UPDATE SET state = excluded.state,
+           error = excluded.error, attempts = index_jobs.attempts + 1, updated_at = excluded.updated_at",
+        params![id, plugin, state, error, t],
+    )?;
+    Ok(())
+}
+
 fn repository_id(conn: &Connection, name: &str) -> rusqlite::Result<Option<i64>> {
     conn.query_row("SELECT id FROM repositories WHERE name = ?1", [name], |r| {
         r.get(0)
@@ -383,6 +429,9 @@ impl MetadataStore for SqliteStore {
                     "INSERT INTO validation_warnings (manifest_id, plugin, warnings, total) VALUES (?1, ?2, ?3, ?4)",
                     params![id, w.plugin, w.warnings, w.total as i64],
                 )?;
+            }
+            for (plugin, result) in m.index {
+                write_index(&tx, id, repo, &m.digest, m.subject.clone(), &plugin, result)?;
             }
             if let Some(tag) = &m.tag {
                 tx.execute(
@@ -611,39 +660,7 @@ impl MetadataStore for SqliteStore {
             let Some((id, repo, manifest_subject)) = row else {
                 return Ok(());
             };
-            let t = now();
-            tx.execute("DELETE FROM documents WHERE manifest_id = ?1 AND plugin = ?2", params![id, plugin])?;
-            tx.execute("DELETE FROM facets WHERE source_id = ?1 AND plugin = ?2", params![id, plugin])?;
-            let (state, error) = match result {
-                IndexResult::Failed(e) => ("failed", Some(e)),
-                IndexResult::Done(None) => ("done", None),
-                IndexResult::Done(Some(doc)) => {
-                    tx.execute(
-                        "INSERT INTO documents (manifest_id, plugin, json, updated_at) VALUES (?1, ?2, ?3, ?4)",
-                        params![id, plugin, doc.json, t],
-                    )?;
-                    let mut ins = tx.prepare_cached(
-                        "INSERT INTO facets (repository_id, digest, source_id, plugin, name, value)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    )?;
-                    for (name, value) in &doc.facets {
-                        ins.execute(params![repo, m.digest, id, plugin, name, value])?;
-                    }
-                    if let Some(subject) = doc.subject.or(manifest_subject) {
-                        for (name, value) in &doc.subject_facets {
-                            ins.execute(params![repo, subject, id, plugin, name, value])?;
-                        }
-                    }
-                    ("done", None)
-                }
-            };
-            tx.execute(
-                "INSERT INTO index_jobs (manifest_id, plugin, state, error, attempts, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, 1, ?5)
-                 ON CONFLICT (manifest_id, plugin) DO UPDATE SET state = excluded.state,
-                   error = excluded.error, attempts = index_jobs.attempts + 1, updated_at = excluded.updated_at",
-                params![id, plugin, state, error, t],
-            )?;
+            write_index(&tx, id, repo, &m.digest, manifest_subject, &plugin, result)?;
             tx.commit()
         })
         .await

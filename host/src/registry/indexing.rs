@@ -138,6 +138,26 @@ impl App {
         })
     }
 
+    /// Run every matching indexer on a manifest (its blobs must be readable) and return
+    /// what each said, failures included (stored as failed jobs, retried later).
+    pub async fn index_results(&self, input: &Arc<ManifestInput>) -> Vec<(String, IndexResult)> {
+        self.plugins()
+            .index(input, self.blob_source(&input.repository))
+            .await
+            .into_iter()
+            .map(|o| {
+                let result = match o.result {
+                    Ok(doc) => IndexResult::Done(doc.map(stored)),
+                    Err(e) => {
+                        tracing::warn!(plugin = %o.plugin, digest = %input.digest, error = %e, "indexing failed; will retry");
+                        IndexResult::Failed(e.to_string())
+                    }
+                };
+                (o.plugin, result)
+            })
+            .collect()
+    }
+
     /// Run every matching indexer on a committed manifest and store what they say.
     /// Returns how many calls failed.
     pub async fn index_manifest(&self, input: &Arc<ManifestInput>) -> u64 {
@@ -146,21 +166,12 @@ impl App {
             digest: input.digest.clone(),
         };
         let mut failed = 0;
-        for o in self
-            .plugins()
-            .index(input, self.blob_source(&input.repository))
-            .await
-        {
-            let result = match o.result {
-                Ok(doc) => IndexResult::Done(doc.map(stored)),
-                Err(e) => {
-                    failed += 1;
-                    tracing::warn!(plugin = %o.plugin, digest = %at.digest, error = %e, "indexing failed; will retry");
-                    IndexResult::Failed(e.to_string())
-                }
-            };
-            if let Err(e) = self.meta().store_index(&at, &o.plugin, result).await {
-                tracing::error!(plugin = %o.plugin, error = %e, "storing an index result failed");
+        for (plugin, result) in self.index_results(input).await {
+            if matches!(result, IndexResult::Failed(_)) {
+                failed += 1;
+            }
+            if let Err(e) = self.meta().store_index(&at, &plugin, result).await {
+                tracing::error!(plugin = %plugin, error = %e, "storing an index result failed");
             }
         }
         failed
