@@ -85,8 +85,11 @@ fn configured(mode: &str) -> PluginConfig {
     }
 }
 
+/// The test plugin beside the built-in ones. The compiled-plugin cache is shared by every
+/// test (keyed by digest and engine), so each component compiles once per engine shape.
 fn config(dir: &Path, pc: PluginConfig) -> Config {
     let mut config = Config::with_data_dir(dir);
+    config.plugins.cache_dir = Some(Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache"));
     config.plugins.files.push(TEST_PLUGIN_WASM.into());
     config.plugins.deadline_ms = DEADLINE_MS;
     config.plugins.max_violations = MAX_VIOLATIONS;
@@ -2231,6 +2234,16 @@ async fn a_policy_refuses_pull_and_tag_until_a_referrer_supplies_the_facet() {
     reg.get(&format!("/v2/prod/app/manifests/{}", sig.digest))
         .await
         .expect(200);
+    // Exempt by the facets its own indexing gives it, even pushed by tag (as cosign pushes
+    // its `sha256-<hex>.sig` tags): judged before the commit, with the pending facets.
+    reg.push(
+        "prod/app",
+        Some("sha256-abc.sig"),
+        &Art::test("tagged signature").subject(&sha256(b"another image"), 100),
+    )
+    .await
+    .resp
+    .expect(201);
     reg.get(&by_digest).await.expect(200);
     reg.push("prod/app", Some("1.0"), &Art::other("image"))
         .await

@@ -20,7 +20,7 @@ use super::headers::{CONTENT_DIGEST, OCI_SUBJECT};
 use super::{content_length, empty, header_str};
 use crate::digest::{Algorithm, Digest};
 use crate::error::{Code, Error, Result};
-use crate::metadata::{NewManifest, PluginWarnings, PutOutcome, Reference};
+use crate::metadata::{IndexResult, NewManifest, PluginWarnings, PutOutcome, Reference};
 use crate::plugins::{Outcome, Verdict, Violation};
 use crate::reference::is_valid_tag;
 use crate::registry::App;
@@ -135,13 +135,7 @@ pub(super) async fn put(app: &App, name: &str, reference: &str, req: Request) ->
         Target::Tag(tag) => (Algorithm::Sha256.digest(&body), Some(tag)),
     };
 
-    // 3. A tag may only point at a manifest that complies with the policies.
-    if tag.is_some() && !app.policies().is_empty() {
-        app.enforce_policies(PolicyAction::Tag, name, digest.as_str())
-            .await?;
-    }
-
-    // 4. Plugins validate. The blobs they read must be there, so check references first.
+    // 3. Plugins validate. The blobs they read must be there, so check references first.
     let input = Arc::new(plugin_input(name, tag.as_deref(), &digest, &parsed, &body));
     let (validators, indexers) = (
         !app.plugins().selected(&input, true).is_empty(),
@@ -156,7 +150,7 @@ pub(super) async fn put(app: &App, name: &str, reference: &str, req: Request) ->
         warnings = refuse_if_rejected(outcomes, app.plugins().max_violations())?;
     }
 
-    // 5. Index, so that what plugins say commits with the manifest: search is consistent
+    // 4. Index, so that what plugins say commits with the manifest: search is consistent
     //    once the push is acknowledged, at the cost of no extra write. A failure is kept as
     //    a failed job and retried; it never loses the push.
     let index = if indexers {
@@ -164,6 +158,21 @@ pub(super) async fn put(app: &App, name: &str, reference: &str, req: Request) ->
     } else {
         Vec::new()
     };
+
+    // 5. A tag may only point at a manifest that complies with the policies, judged with
+    //    the facets its indexers just gave it as well as those already stored.
+    if tag.is_some() && !app.policies().is_empty() {
+        let pending: Vec<(String, String)> = index
+            .iter()
+            .filter_map(|(_, r)| match r {
+                IndexResult::Done(Some(doc)) => Some(doc.facets.iter().cloned()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        app.enforce_policies_pending(PolicyAction::Tag, name, digest.as_str(), &pending)
+            .await?;
+    }
 
     // 6. Commit, with the reference checks inside the transaction.
     let new = NewManifest {

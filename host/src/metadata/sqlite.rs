@@ -225,8 +225,14 @@ fn write_index(
     result: IndexResult,
 ) -> rusqlite::Result<()> {
     let t = now();
-    tx.execute("DELETE FROM documents WHERE manifest_id = ?1 AND plugin = ?2", params![id, plugin])?;
-    tx.execute("DELETE FROM facets WHERE source_id = ?1 AND plugin = ?2", params![id, plugin])?;
+    tx.execute(
+        "DELETE FROM documents WHERE manifest_id = ?1 AND plugin = ?2",
+        params![id, plugin],
+    )?;
+    tx.execute(
+        "DELETE FROM facets WHERE source_id = ?1 AND plugin = ?2",
+        params![id, plugin],
+    )?;
     let (state, error) = match result {
         IndexResult::Failed(e) => ("failed", Some(e)),
         IndexResult::Done(None) => ("done", None),

@@ -142,11 +142,25 @@ impl App {
         repository: &str,
         digest: &str,
     ) -> Result<()> {
+        self.enforce_policies_pending(action, repository, digest, &[])
+            .await
+    }
+
+    /// [`Self::enforce_policies`] for a manifest being pushed: `pending` are the facets its
+    /// indexers gave it, about to be committed with it (a signature pushed by tag exempts
+    /// itself through its own facets).
+    pub async fn enforce_policies_pending(
+        &self,
+        action: PolicyAction,
+        repository: &str,
+        digest: &str,
+        pending: &[(String, String)],
+    ) -> Result<()> {
         for (globs, rule) in &self.policies().rules {
             if !rule.actions.contains(&action) || !globs.iter().any(|g| g.is_match(repository)) {
                 continue;
             }
-            if self.complies(rule, repository, digest).await? {
+            if self.complies(rule, repository, digest, pending).await? {
                 continue;
             }
             let mut needs: Vec<String> = rule.require.iter().map(|c| c.to_string()).collect();
@@ -175,11 +189,23 @@ impl App {
         Ok(())
     }
 
-    async fn complies(&self, rule: &PolicyRule, repository: &str, digest: &str) -> Result<bool> {
-        if self.any_holds(&rule.unless, repository, digest).await? {
+    async fn complies(
+        &self,
+        rule: &PolicyRule,
+        repository: &str,
+        digest: &str,
+        pending: &[(String, String)],
+    ) -> Result<bool> {
+        if self
+            .any_holds(&rule.unless, repository, digest, pending)
+            .await?
+        {
             return Ok(true);
         }
-        if self.conditions_hold(rule, repository, digest).await? {
+        if self
+            .conditions_hold(rule, repository, digest, pending)
+            .await?
+        {
             return Ok(true);
         }
         // A platform image pulled by digest is covered by the signed index that lists it.
@@ -189,7 +215,7 @@ impl App {
             .await
             .map_err(|e| Error::internal("policy check", e))?;
         for parent in parents {
-            if self.conditions_hold(rule, repository, &parent).await? {
+            if self.conditions_hold(rule, repository, &parent, &[]).await? {
                 return Ok(true);
             }
         }
@@ -201,15 +227,16 @@ impl App {
         rule: &PolicyRule,
         repository: &str,
         digest: &str,
+        pending: &[(String, String)],
     ) -> Result<bool> {
         for c in &rule.require {
-            if !self.holds(c, repository, digest).await? {
+            if !self.holds(c, repository, digest, pending).await? {
                 return Ok(false);
             }
         }
         Ok(rule.require_any.is_empty()
             || self
-                .any_holds(&rule.require_any, repository, digest)
+                .any_holds(&rule.require_any, repository, digest, pending)
                 .await?)
     }
 
@@ -218,16 +245,38 @@ impl App {
         cs: &[FacetCondition],
         repository: &str,
         digest: &str,
+        pending: &[(String, String)],
     ) -> Result<bool> {
         for c in cs {
-            if self.holds(c, repository, digest).await? {
+            if self.holds(c, repository, digest, pending).await? {
                 return Ok(true);
             }
         }
         Ok(false)
     }
 
-    async fn holds(&self, c: &FacetCondition, repository: &str, digest: &str) -> Result<bool> {
+    /// Whether `c` holds for `digest`: among `pending` (its own facets, not yet committed)
+    /// or in the metadata store.
+    async fn holds(
+        &self,
+        c: &FacetCondition,
+        repository: &str,
+        digest: &str,
+        pending: &[(String, String)],
+    ) -> Result<bool> {
+        if c.on == FacetScope::Manifest {
+            let m = c.matcher();
+            let hit = pending.iter().any(|(name, value)| {
+                *name == c.facet
+                    && match &m {
+                        FacetMatch::Exact(v) => value == v,
+                        FacetMatch::Prefix(p) => value.starts_with(p.as_str()),
+                    }
+            });
+            if hit {
+                return Ok(true);
+            }
+        }
         self.meta()
             .facet_holds(repository, digest, &c.facet, &c.matcher(), c.on)
             .await

@@ -289,6 +289,15 @@ pub(crate) enum B {
     Stream(Vec<Vec<u8>>),
 }
 
+/// The embedded defaults (built-in plugins included, as a user runs arca), with the
+/// compiled-plugin cache shared by every test instead of one per data directory.
+fn config(dir: &std::path::Path) -> arca::config::Config {
+    let mut config = arca::config::Config::with_data_dir(dir);
+    config.plugins.cache_dir =
+        Some(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache"));
+    config
+}
+
 impl Reg {
     pub(crate) async fn new() -> Reg {
         Reg::with_config(|_| {}).await
@@ -296,7 +305,7 @@ impl Reg {
 
     pub(crate) async fn with_config(f: impl FnOnce(&mut arca::config::Config)) -> Reg {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = arca::config::Config::with_data_dir(dir.path());
+        let mut config = config(dir.path());
         f(&mut config);
         let app = arca::App::open(config).await.unwrap();
         let router: Router = arca::api::router(app);
@@ -308,8 +317,7 @@ impl Reg {
     pub(crate) async fn reopen(self) -> Reg {
         let Reg { router, _dir: dir } = self;
         drop(router);
-        let config = arca::config::Config::with_data_dir(dir.path());
-        let app = arca::App::open(config).await.unwrap();
+        let app = arca::App::open(config(dir.path())).await.unwrap();
         Reg {
             router: arca::api::router(app),
             _dir: dir,
