@@ -13,6 +13,12 @@ const GUESTS: &[(&str, &str, &str)] = &[
         "arca_plugin_image",
         "ARCA_PLUGIN_IMAGE_WASM",
     ),
+    ("plugins/helm", "arca_plugin_helm", "ARCA_PLUGIN_HELM_WASM"),
+    (
+        "plugins/signature",
+        "arca_plugin_signature",
+        "ARCA_PLUGIN_SIGNATURE_WASM",
+    ),
     (
         "plugins/test-misbehave",
         "arca_plugin_test_misbehave",

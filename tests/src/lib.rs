@@ -140,6 +140,12 @@ impl Server {
             .arg(self.data_dir.path())
             .args(&self.extra_args)
             .env("NO_COLOR", "1")
+            // Compiled plugins are shared by every server the tests start (the cache is
+            // keyed by component digest and engine, written atomically).
+            .env(
+                "ARCA_PLUGINS__CACHE_DIR",
+                target_dir().join("e2e-plugin-cache"),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
@@ -296,7 +302,9 @@ pub fn tools_dir() -> PathBuf {
     PathBuf::from(home).join(".cache").join("arca-tools")
 }
 
-/// The Python interpreter with `oras==0.2.43`: `ARCA_PYTHON`, else `<tools dir>/venv/bin/python`.
+/// The Python interpreter of the tools venv (oras-py, helm-python-sdk, cyclonedx-bom,
+/// spdx-tools, PyYAML, as `tests/run` pins them): `ARCA_PYTHON`, else
+/// `<tools dir>/venv/bin/python`.
 pub fn python() -> PathBuf {
     let python = std::env::var_os("ARCA_PYTHON")
         .filter(|p| !p.is_empty())
@@ -309,6 +317,34 @@ pub fn python() -> PathBuf {
         python.display()
     );
     python
+}
+
+/// [`python`], after checking that it imports every module of `modules` (e.g.
+/// `helm_python`): a missing package fails the test with a pointer to `tests/run`.
+pub fn python_with(modules: &[&str]) -> PathBuf {
+    let python = python();
+    let code = modules
+        .iter()
+        .map(|m| format!("import {m}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let out = run_output(
+        Command::new(&python).args(["-c", &code]),
+        Duration::from_secs(120),
+    );
+    assert!(
+        out.status.success(),
+        "required Python packages are missing from {}: `{code}` failed: run `tests/run` to \
+         install them into the venv (or set ARCA_PYTHON to a python that has them)\n{}",
+        python.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    python
+}
+
+/// `s` percent-encoded for a URL query (`application/x-www-form-urlencoded`).
+pub fn percent_encode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// The directory holding the Python client scripts (`tests/py`).

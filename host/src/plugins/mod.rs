@@ -299,13 +299,31 @@ struct Builtin {
     /// Default `warm_calls`: plugins that compile schemas once and reuse them need warm
     /// instances to be fast; configuration still decides.
     warm_calls: Option<u32>,
+    /// Default `deadline_ms`, for plugins whose honest work (unpacking a 100 MiB chart)
+    /// takes longer than the global default.
+    deadline_ms: Option<u64>,
 }
 
-const BUILTIN: &[Builtin] = &[Builtin {
-    name: "image",
-    wasm: include_bytes!(env!("ARCA_PLUGIN_IMAGE_WASM")),
-    warm_calls: None,
-}];
+const BUILTIN: &[Builtin] = &[
+    Builtin {
+        name: "image",
+        wasm: include_bytes!(env!("ARCA_PLUGIN_IMAGE_WASM")),
+        warm_calls: None,
+        deadline_ms: None,
+    },
+    Builtin {
+        name: "helm",
+        wasm: include_bytes!(env!("ARCA_PLUGIN_HELM_WASM")),
+        warm_calls: None,
+        deadline_ms: Some(10_000),
+    },
+    Builtin {
+        name: "signature",
+        wasm: include_bytes!(env!("ARCA_PLUGIN_SIGNATURE_WASM")),
+        warm_calls: None,
+        deadline_ms: None,
+    },
+];
 
 /// All loaded plugins and the sandbox they run in.
 pub struct PluginHost {
@@ -368,11 +386,12 @@ impl PluginHost {
                 );
             }
             let mut pc = config.plugin.get(&info.name).cloned().unwrap_or_default();
-            if pc.warm_calls.is_none() {
-                pc.warm_calls = BUILTIN
-                    .iter()
-                    .find(|b| source.strip_prefix("builtin:") == Some(b.name))
-                    .and_then(|b| b.warm_calls);
+            if let Some(b) = BUILTIN
+                .iter()
+                .find(|b| source.strip_prefix("builtin:") == Some(b.name))
+            {
+                pc.warm_calls = pc.warm_calls.or(b.warm_calls);
+                pc.deadline_ms = pc.deadline_ms.or(b.deadline_ms);
             }
             plugins.push(Arc::new(Self::loaded(
                 info,

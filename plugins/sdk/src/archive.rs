@@ -59,6 +59,17 @@ pub fn read_tar_gz(
     limits: Limits,
     mut keep: impl FnMut(&str) -> bool,
 ) -> Result<Vec<File>, ArchiveError> {
+    read_tar_gz_sized(reader, limits, |path, _| keep(path))
+}
+
+/// [`read_tar_gz`], with `keep` also told each regular file's size (from its header)
+/// before its bytes are read: it sees every regular file, so a caller can list or bound
+/// all of them, not only the ones it keeps.
+pub fn read_tar_gz_sized(
+    reader: impl Read,
+    limits: Limits,
+    mut keep: impl FnMut(&str, u64) -> bool,
+) -> Result<Vec<File>, ArchiveError> {
     let gz = flate2::read::GzDecoder::new(reader);
     let mut ar = tar::Archive::new(gz);
     let mut out = Vec::new();
@@ -79,8 +90,11 @@ pub fn read_tar_gz(
             return Err(err(&path, "paths with .. are not allowed"));
         }
         let kind = entry.header().entry_type();
-        if kind.is_symlink() || kind.is_hard_link() {
-            return Err(err(&path, "links are not allowed"));
+        if kind.is_symlink() {
+            return Err(err(&path, "symbolic links are not allowed"));
+        }
+        if kind.is_hard_link() {
+            return Err(err(&path, "hard links are not allowed"));
         }
         if kind.is_block_special() || kind.is_character_special() || kind.is_fifo() {
             return Err(err(&path, "device files and FIFOs are not allowed"));
@@ -106,7 +120,7 @@ pub fn read_tar_gz(
                 ),
             ));
         }
-        if keep(&path) {
+        if keep(&path, size) {
             let mut data = Vec::new();
             (&mut entry)
                 .take(limits.max_file_bytes)
@@ -176,6 +190,39 @@ mod tests {
             assert!(e.message.contains(why), "{name:?}: {e:?}");
             assert_eq!(e.path.as_bytes(), name);
         }
+    }
+
+    #[test]
+    fn symbolic_and_hard_links_are_told_apart() {
+        let a = tar_gz(&[(b"chart/link", tar::EntryType::Symlink, b"")]);
+        let e = read_tar_gz(&a[..], Limits::default(), |_| true).unwrap_err();
+        assert_eq!(e.message, "symbolic links are not allowed");
+        let a = tar_gz(&[(b"chart/hard", tar::EntryType::Link, b"")]);
+        let e = read_tar_gz(&a[..], Limits::default(), |_| true).unwrap_err();
+        assert_eq!(e.message, "hard links are not allowed");
+    }
+
+    #[test]
+    fn the_sized_reader_sees_every_regular_file_with_its_size() {
+        let a = tar_gz(&[
+            (b"chart/", tar::EntryType::Directory, b""),
+            (b"chart/Chart.yaml", tar::EntryType::Regular, b"name: x"),
+            (b"chart/big.bin", tar::EntryType::Regular, &[0u8; 100]),
+        ]);
+        let mut seen = Vec::new();
+        let files = read_tar_gz_sized(&a[..], Limits::default(), |p, size| {
+            seen.push((p.to_string(), size));
+            p.ends_with(".yaml")
+        })
+        .unwrap();
+        assert_eq!(
+            seen,
+            [
+                ("chart/Chart.yaml".to_string(), 7),
+                ("chart/big.bin".to_string(), 100)
+            ]
+        );
+        assert_eq!(files.len(), 1);
     }
 
     #[test]
