@@ -19,6 +19,7 @@ const GUESTS: &[(&str, &str, &str)] = &[
         "arca_plugin_signature",
         "ARCA_PLUGIN_SIGNATURE_WASM",
     ),
+    ("plugins/wasm", "arca_plugin_wasm", "ARCA_PLUGIN_WASM_WASM"),
     (
         "plugins/test-misbehave",
         "arca_plugin_test_misbehave",

@@ -318,6 +318,12 @@ const BUILTIN: &[Builtin] = &[
         deadline_ms: Some(10_000),
     },
     Builtin {
+        name: "wasm",
+        wasm: include_bytes!(env!("ARCA_PLUGIN_WASM_WASM")),
+        warm_calls: None,
+        deadline_ms: Some(10_000),
+    },
+    Builtin {
         name: "signature",
         wasm: include_bytes!(env!("ARCA_PLUGIN_SIGNATURE_WASM")),
         warm_calls: None,

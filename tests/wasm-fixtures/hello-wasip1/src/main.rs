@@ -1,0 +1,5 @@
+//! Prints a greeting: a core WebAssembly module for wasip1.
+
+fn main() {
+    println!("hello from a core module");
+}
