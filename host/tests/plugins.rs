@@ -2635,3 +2635,22 @@ async fn a_plugin_installs_from_another_registry_pinned_and_verified() {
     let reg = Reg::open(install_config(dir.path())).await;
     assert_eq!(loaded_names(&reg).await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_manifest_described_by_several_referrers_is_one_search_hit() {
+    let (_dir, reg) = registry("ok").await;
+    let image = reg.push("dedup/app", Some("1"), &Art::other("image")).await;
+    image.resp.expect(201);
+    for note in ["first sbom", "second sbom", "third sbom"] {
+        reg.push(
+            "dedup/app",
+            None,
+            &Art::test(note).subject(&image.digest, image.size),
+        )
+        .await
+        .resp
+        .expect(201);
+    }
+    let hits = reg.search("facet=test.about-subject:yes").await;
+    assert_eq!(digests(&hits), vec![image.digest.clone()], "{hits:?}");
+}

@@ -552,13 +552,15 @@ impl MetadataStore for SqliteStore {
 
     async fn tags(&self, repository: &str, last: Option<&str>, n: u32) -> MetaResult<Option<Page>> {
         let name = repository.to_string();
-        let last = last.map(str::to_string);
+        // Every tag sorts after "": a plain `name > ?` lets SQLite seek the primary key, so
+        // a page costs its size, not its position (an `OR ?2 IS NULL` scanned from the start).
+        let last = last.unwrap_or("").to_string();
         self.read(move |c| {
             let Some(repo) = repository_id(c, &name)? else {
                 return Ok(None);
             };
             let mut stmt = c.prepare_cached(
-                "SELECT name FROM tags WHERE repository_id = ?1 AND (?2 IS NULL OR name > ?2)
+                "SELECT name FROM tags WHERE repository_id = ?1 AND name > ?2
                  ORDER BY name LIMIT ?3",
             )?;
             let names = stmt
@@ -570,10 +572,10 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn repositories(&self, last: Option<&str>, n: u32) -> MetaResult<Page> {
-        let last = last.map(str::to_string);
+        let last = last.unwrap_or("").to_string();
         self.read(move |c| {
             let mut stmt = c.prepare_cached(
-                "SELECT name FROM repositories WHERE (?1 IS NULL OR name > ?1) ORDER BY name LIMIT ?2",
+                "SELECT name FROM repositories WHERE name > ?1 ORDER BY name LIMIT ?2",
             )?;
             let names = stmt
                 .query_map(params![last, n as i64 + 1], |r| r.get(0))?
@@ -875,7 +877,10 @@ impl MetadataStore for SqliteStore {
                         format!("value >= {lo} AND value < {hi}")
                     }
                 };
-                hits.push(format!("SELECT repository_id, digest FROM facets WHERE name = {n} AND {cond}"));
+                // DISTINCT: several SBOMs (say) give the same image the same facet.
+                hits.push(format!(
+                    "SELECT DISTINCT repository_id, digest FROM facets WHERE name = {n} AND {cond}"
+                ));
             }
             let source = if hits.is_empty() {
                 "SELECT repository_id, digest FROM manifests".to_string()
