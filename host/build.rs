@@ -14,6 +14,7 @@ const GUESTS: &[(&str, &str, &str)] = &[
         "ARCA_PLUGIN_IMAGE_WASM",
     ),
     ("plugins/helm", "arca_plugin_helm", "ARCA_PLUGIN_HELM_WASM"),
+    ("plugins/sbom", "arca_plugin_sbom", "ARCA_PLUGIN_SBOM_WASM"),
     (
         "plugins/signature",
         "arca_plugin_signature",

@@ -302,6 +302,9 @@ struct Builtin {
     /// Default `deadline_ms`, for plugins whose honest work (unpacking a 100 MiB chart)
     /// takes longer than the global default.
     deadline_ms: Option<u64>,
+    /// Default `memory_mib`, for plugins that parse big documents (an SBOM takes about ten
+    /// times its size once parsed).
+    memory_mib: Option<u64>,
 }
 
 const BUILTIN: &[Builtin] = &[
@@ -310,24 +313,35 @@ const BUILTIN: &[Builtin] = &[
         wasm: include_bytes!(env!("ARCA_PLUGIN_IMAGE_WASM")),
         warm_calls: None,
         deadline_ms: None,
+        memory_mib: None,
     },
     Builtin {
         name: "helm",
         wasm: include_bytes!(env!("ARCA_PLUGIN_HELM_WASM")),
         warm_calls: None,
         deadline_ms: Some(10_000),
+        memory_mib: None,
     },
     Builtin {
         name: "wasm",
         wasm: include_bytes!(env!("ARCA_PLUGIN_WASM_WASM")),
         warm_calls: None,
         deadline_ms: Some(10_000),
+        memory_mib: None,
+    },
+    Builtin {
+        name: "sbom",
+        wasm: include_bytes!(env!("ARCA_PLUGIN_SBOM_WASM")),
+        warm_calls: Some(100),
+        deadline_ms: Some(10_000),
+        memory_mib: Some(256),
     },
     Builtin {
         name: "signature",
         wasm: include_bytes!(env!("ARCA_PLUGIN_SIGNATURE_WASM")),
         warm_calls: None,
         deadline_ms: None,
+        memory_mib: None,
     },
 ];
 
@@ -365,10 +379,23 @@ impl PluginHost {
         let concurrency = p
             .concurrency
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()) * 2);
+        // Instance-pool slots fit the largest memory cap any plugin may get, built-in
+        // defaults included.
+        let builtin_mem = BUILTIN
+            .iter()
+            .filter(|b| {
+                p.builtin
+                    && config
+                        .plugin
+                        .get(b.name)
+                        .is_none_or(|c| c.memory_mib.is_none())
+            })
+            .filter_map(|b| b.memory_mib);
         let max_mem_mib = config
             .plugin
             .values()
             .filter_map(|c| c.memory_mib)
+            .chain(builtin_mem)
             .chain(std::iter::once(p.memory_mib))
             .max()
             .unwrap_or(p.memory_mib);
@@ -398,6 +425,7 @@ impl PluginHost {
             {
                 pc.warm_calls = pc.warm_calls.or(b.warm_calls);
                 pc.deadline_ms = pc.deadline_ms.or(b.deadline_ms);
+                pc.memory_mib = pc.memory_mib.or(b.memory_mib);
             }
             plugins.push(Arc::new(Self::loaded(
                 info,
