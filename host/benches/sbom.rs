@@ -73,7 +73,16 @@ fn bom(serial: usize, ids: impl Iterator<Item = usize>) -> Vec<u8> {
 }
 
 async fn send(router: &Router, req: Request<Body>) -> u16 {
-    router.clone().oneshot(req).await.unwrap().status().as_u16()
+    let what = format!("{} {}", req.method(), req.uri());
+    let resp = router.clone().oneshot(req).await.unwrap();
+    let status = resp.status().as_u16();
+    if status >= 400 {
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap_or_default();
+        eprintln!("{what} → {status} {}", String::from_utf8_lossy(&body));
+    }
+    status
 }
 
 async fn push_blob(router: &Router, repo: &str, data: Vec<u8>) -> String {
