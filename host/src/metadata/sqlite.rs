@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_plugin_state.sql"),
     include_str!("../../migrations/0004_validation_warnings.sql"),
     include_str!("../../migrations/0005_installed_plugins.sql"),
+    include_str!("../../migrations/0006_facets_by_name.sql"),
 ];
 
 impl From<rusqlite::Error> for MetaError {
@@ -928,17 +929,21 @@ impl MetadataStore for SqliteStore {
             rows.truncate(q.n as usize);
             let names: Vec<&String> = q.facets.iter().map(|(n, _)| n).collect();
             let mut fstmt = c.prepare_cached(
-                "SELECT DISTINCT name, value, plugin FROM facets WHERE repository_id = ?1 AND digest = ?2 ORDER BY name, value",
+                "SELECT DISTINCT value, plugin FROM facets
+                 WHERE repository_id = ?1 AND digest = ?2 AND name = ?3 ORDER BY value, plugin",
             )?;
+            let mut names: Vec<&String> = names;
+            names.sort();
+            names.dedup();
             let mut out = Vec::with_capacity(rows.len());
             for (mut hit, id, repo) in rows {
                 hit.tags = tags_of(c, id)?;
-                let facets = fstmt.query_map(params![repo, hit.digest], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
-                })?;
-                for f in facets {
-                    let (name, value, plugin) = f?;
-                    if names.contains(&&name) {
+                for name in &names {
+                    let facets = fstmt.query_map(params![repo, hit.digest, name], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                    })?;
+                    for f in facets {
+                        let (value, plugin) = f?;
                         hit.facets.push(serde_json::json!({ "name": name, "value": value, "plugin": plugin }));
                     }
                 }
