@@ -342,6 +342,38 @@ pub fn python_with(modules: &[&str]) -> PathBuf {
     python
 }
 
+/// Runs `python tests/py/<script> <scenario> <host:port> <extra args…>` and returns the JSON
+/// of the `RESULT {json}` line it prints, failing with its output when it fails.
+pub fn py_scenario(
+    python: &Path,
+    script: &str,
+    scenario: &str,
+    server: &Server,
+    extra: &[&Path],
+    timeout: Duration,
+) -> serde_json::Value {
+    let mut cmd = Command::new(python);
+    cmd.arg(py_dir().join(script))
+        .arg(scenario)
+        .arg(server.host_port())
+        .args(extra)
+        .env("PYTHONUNBUFFERED", "1")
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    let out = run_output(&mut cmd, timeout);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{script} scenario `{scenario}` failed ({})\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        out.status
+    );
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .unwrap_or_else(|| panic!("no RESULT line from `{scenario}`:\n{stdout}\n{stderr}"));
+    serde_json::from_str(line).expect("RESULT is JSON")
+}
+
 /// `s` percent-encoded for a URL query (`application/x-www-form-urlencoded`).
 pub fn percent_encode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()

@@ -5,37 +5,25 @@
 //! The scenarios live in `tests/py/helm_e2e.py`; each checks what it can itself and prints a
 //! `RESULT {json}` line that these tests re-check over plain HTTP.
 
-use std::process::Command;
 use std::time::Duration;
 
 use arca_e2e::serde_json::Value;
-use arca_e2e::{Registry, Server, py_dir, python_with, run_output, sha256_digest};
+use arca_e2e::{Registry, Server, py_scenario, python_with, sha256_digest};
 
 const HELM_CONFIG: &str = "application/vnd.cncf.helm.config.v1+json";
 const HELM_LAYER: &str = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
 
 /// Runs one scenario of `helm_e2e.py` against `server`; returns its RESULT JSON.
 fn helm_scenario(server: &Server, scenario: &str) -> Value {
-    let script = py_dir().join("helm_e2e.py");
-    let mut cmd = Command::new(python_with(&["helm_python", "yaml", "requests"]));
-    cmd.arg(&script)
-        .arg(scenario)
-        .arg(server.host_port())
-        .env("PYTHONUNBUFFERED", "1")
-        .env("PYTHONDONTWRITEBYTECODE", "1");
-    let out = run_output(&mut cmd, Duration::from_secs(180));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "helm scenario `{scenario}` failed ({})\nstdout:\n{stdout}\nstderr:\n{stderr}",
-        out.status
-    );
-    let line = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("RESULT "))
-        .unwrap_or_else(|| panic!("no RESULT line from `{scenario}`:\n{stdout}\n{stderr}"));
-    arca_e2e::serde_json::from_str(line).expect("RESULT is JSON")
+    let python = python_with(&["helm_python", "yaml", "requests"]);
+    py_scenario(
+        &python,
+        "helm_e2e.py",
+        scenario,
+        server,
+        &[],
+        Duration::from_secs(180),
+    )
 }
 
 fn s(v: &Value) -> &str {

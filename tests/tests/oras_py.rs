@@ -3,35 +3,21 @@
 //! The scenarios live in `tests/py/oras_e2e.py`; each checks its own pulls byte for byte
 //! and prints a `RESULT {json}` line that these tests re-check over plain HTTP.
 
-use std::process::Command;
 use std::time::Duration;
 
 use arca_e2e::serde_json::Value;
-use arca_e2e::{Server, media, py_dir, python, run_output};
+use arca_e2e::{Server, media, py_scenario, python};
 
 /// Runs one scenario of `oras_e2e.py` against `server`; returns its RESULT JSON.
 fn oras_scenario(server: &Server, scenario: &str) -> Value {
-    let py = python();
-    let script = py_dir().join("oras_e2e.py");
-    let mut cmd = Command::new(&py);
-    cmd.arg(&script)
-        .arg(scenario)
-        .arg(server.host_port())
-        .env("PYTHONUNBUFFERED", "1")
-        .env("PYTHONDONTWRITEBYTECODE", "1");
-    let out = run_output(&mut cmd, Duration::from_secs(300));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "oras-py scenario `{scenario}` failed ({})\nstdout:\n{stdout}\nstderr:\n{stderr}",
-        out.status
-    );
-    let line = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("RESULT "))
-        .unwrap_or_else(|| panic!("no RESULT line from `{scenario}`:\n{stdout}\n{stderr}"));
-    arca_e2e::serde_json::from_str(line).expect("RESULT is JSON")
+    py_scenario(
+        &python(),
+        "oras_e2e.py",
+        scenario,
+        server,
+        &[],
+        Duration::from_secs(300),
+    )
 }
 
 fn s(v: &Value) -> &str {

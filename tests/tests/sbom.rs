@@ -5,38 +5,26 @@
 //! The scenarios live in `tests/py/sbom_e2e.py`; each checks what it can itself and prints a
 //! `RESULT {json}` line that these tests re-check over plain HTTP.
 
-use std::process::Command;
 use std::time::Duration;
 
 use arca_e2e::serde_json::Value;
-use arca_e2e::{Registry, Server, media, py_dir, python_with, run_output, sha256_digest};
+use arca_e2e::{Registry, Server, media, py_scenario, python_with, sha256_digest};
 
 /// Runs one scenario of `sbom_e2e.py` against `server`; returns its RESULT JSON.
 fn sbom_scenario(server: &Server, scenario: &str) -> Value {
-    let script = py_dir().join("sbom_e2e.py");
-    let mut cmd = Command::new(python_with(&[
+    let python = python_with(&[
         "oras.provider",
         "cyclonedx_py",
         "spdx_tools.spdx.writer.write_anything",
-    ]));
-    cmd.arg(&script)
-        .arg(scenario)
-        .arg(server.host_port())
-        .env("PYTHONUNBUFFERED", "1")
-        .env("PYTHONDONTWRITEBYTECODE", "1");
-    let out = run_output(&mut cmd, Duration::from_secs(240));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "sbom scenario `{scenario}` failed ({})\nstdout:\n{stdout}\nstderr:\n{stderr}",
-        out.status
-    );
-    let line = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("RESULT "))
-        .unwrap_or_else(|| panic!("no RESULT line from `{scenario}`:\n{stdout}\n{stderr}"));
-    arca_e2e::serde_json::from_str(line).expect("RESULT is JSON")
+    ]);
+    py_scenario(
+        &python,
+        "sbom_e2e.py",
+        scenario,
+        server,
+        &[],
+        Duration::from_secs(240),
+    )
 }
 
 fn s(v: &Value) -> &str {

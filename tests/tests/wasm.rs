@@ -22,10 +22,10 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use arca_e2e::serde_json::{self, Value};
+use arca_e2e::serde_json::Value;
 use arca_e2e::{
-    Registry, Server, percent_encode, py_dir, python, run, run_output, sha256_digest, target_dir,
-    tempfile, tools_dir, workspace_root,
+    Registry, Server, percent_encode, py_scenario, python, run, run_output, sha256_digest,
+    target_dir, tempfile, tools_dir, workspace_root,
 };
 
 const CONFIG_V0: &str = "application/vnd.wasm.config.v0+json";
@@ -439,26 +439,14 @@ fn wkg_oci_push_and_pull_roundtrip_components_that_are_indexed_and_searchable() 
 
 /// Runs one scenario of `wasm_e2e.py`; returns its RESULT JSON.
 fn oras_scenario(server: &Server, scenario: &str, files: &[&Path]) -> Value {
-    let mut cmd = Command::new(python());
-    cmd.arg(py_dir().join("wasm_e2e.py"))
-        .arg(scenario)
-        .arg(server.host_port())
-        .args(files)
-        .env("PYTHONUNBUFFERED", "1")
-        .env("PYTHONDONTWRITEBYTECODE", "1");
-    let out = run_output(&mut cmd, Duration::from_secs(300));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "oras-py scenario `{scenario}` failed ({})\nstdout:\n{stdout}\nstderr:\n{stderr}",
-        out.status
-    );
-    let line = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("RESULT "))
-        .unwrap_or_else(|| panic!("no RESULT line from `{scenario}`:\n{stdout}\n{stderr}"));
-    serde_json::from_str(line).expect("RESULT is JSON")
+    py_scenario(
+        &python(),
+        "wasm_e2e.py",
+        scenario,
+        server,
+        files,
+        Duration::from_secs(300),
+    )
 }
 
 #[test]
