@@ -88,6 +88,17 @@ impl PluginRef {
         })
     }
 
+    /// How an installed plugin's source is shown: `oci:[registry/]repository@<manifest>`,
+    /// pinned to the manifest it was installed from.
+    fn source_label(&self, manifest: &str) -> String {
+        let registry = self
+            .registry
+            .as_ref()
+            .map(|h| format!("{h}/"))
+            .unwrap_or_default();
+        format!("{INSTALLED_PREFIX}{registry}{}@{manifest}", self.repository)
+    }
+
     fn manifest_reference(&self) -> String {
         match &self.digest {
             Some(d) => d.to_string(),
@@ -136,16 +147,7 @@ impl App {
                 (md, cd, wasm)
             }
         };
-        let pinned = format!(
-            "{}{}@{}",
-            r.registry
-                .as_ref()
-                .map(|h| format!("{h}/"))
-                .unwrap_or_default(),
-            r.repository,
-            manifest_digest
-        );
-        let source = format!("{INSTALLED_PREFIX}{pinned}");
+        let source = r.source_label(manifest_digest.as_str());
         let plugins = self.inner_plugins();
         let desc = tokio::task::spawn_blocking(move || plugins.install(source, &wasm))
             .await
@@ -206,12 +208,7 @@ impl App {
                 tokio::io::AsyncReadExt::read_to_end(&mut reader, &mut bytes).await?;
                 let r =
                     PluginRef::parse(&p.reference).map_err(|e| anyhow::anyhow!("{}", e.message))?;
-                let source = format!(
-                    "{INSTALLED_PREFIX}{}{}@{}",
-                    r.registry.map(|h| format!("{h}/")).unwrap_or_default(),
-                    r.repository,
-                    p.manifest
-                );
+                let source = r.source_label(&p.manifest);
                 let plugins = self.inner_plugins();
                 tokio::task::spawn_blocking(move || plugins.install(source, &bytes)).await??;
                 anyhow::Ok(())
